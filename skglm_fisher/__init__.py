@@ -1,0 +1,19 @@
+"""Generalized linear models by Fisher scoring, and FTRL-Proximal online logistic regression.
+
+Estimators
+----------
+FisherScoringGLM
+    GLM regressor fitted by Fisher scoring (IRLS) with R-style statistics.
+FTRLLogisticRegression
+    Online logistic regression with TensorFlow's FTRL-Proximal optimizer.
+
+Numeric core
+------------
+:mod:`skglm_fisher.glm` (families, links, ``fit_one_step``, ``fit``),
+:mod:`skglm_fisher.losses`, :mod:`skglm_fisher.heads`, :mod:`skglm_fisher.optim`,
+:mod:`skglm_fisher.gradients`.
+"""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]
