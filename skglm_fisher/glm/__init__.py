@@ -1,0 +1,83 @@
+"""Functional GLM core with TensorFlow Probability's ``tfp.glm`` semantics.
+
+A TFP user can replace ``tfp.glm`` with ``skglm_fisher.glm``: the families have TFP's names and
+constructor arguments, and :func:`fit_one_step` and :func:`fit` take TFP's arguments and return its
+numbers. Beyond TFP, each distribution accepts the links R, statsmodels and scikit-learn users expect,
+and there are Gamma, InverseGaussian and Tweedie families.
+"""
+
+from skglm_fisher.glm._families import (
+    Bernoulli,
+    BernoulliNormalCDF,
+    Binomial,
+    CustomExponentialFamily,
+    ExponentialFamily,
+    Gamma,
+    GammaExp,
+    GammaSoftplus,
+    InverseGaussian,
+    LogNormal,
+    LogNormalSoftplus,
+    NegativeBinomial,
+    NegativeBinomialSoftplus,
+    Normal,
+    NormalReciprocal,
+    Poisson,
+    PoissonSoftplus,
+    Tweedie,
+)
+from skglm_fisher.glm._fisher import (
+    convergence_criteria_small_relative_norm_weights_change,
+    fit,
+    fit_one_step,
+)
+from skglm_fisher.glm._links import (
+    CloglogLink,
+    IdentityLink,
+    InverseLink,
+    InverseSquaredLink,
+    Link,
+    LogitLink,
+    LogLink,
+    PowerLink,
+    ProbitLink,
+    SoftplusLink,
+    SqrtLink,
+    get_link,
+)
+
+__all__ = [
+    "Bernoulli",
+    "BernoulliNormalCDF",
+    "Binomial",
+    "CloglogLink",
+    "CustomExponentialFamily",
+    "ExponentialFamily",
+    "Gamma",
+    "GammaExp",
+    "GammaSoftplus",
+    "IdentityLink",
+    "InverseGaussian",
+    "InverseLink",
+    "InverseSquaredLink",
+    "Link",
+    "LogLink",
+    "LogNormal",
+    "LogNormalSoftplus",
+    "LogitLink",
+    "NegativeBinomial",
+    "NegativeBinomialSoftplus",
+    "Normal",
+    "NormalReciprocal",
+    "Poisson",
+    "PoissonSoftplus",
+    "PowerLink",
+    "ProbitLink",
+    "SoftplusLink",
+    "SqrtLink",
+    "Tweedie",
+    "convergence_criteria_small_relative_norm_weights_change",
+    "fit",
+    "fit_one_step",
+    "get_link",
+]

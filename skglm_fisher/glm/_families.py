@@ -1,0 +1,823 @@
+"""Exponential families: a response distribution joined to a link.
+
+Conventions
+-----------
+``eta`` is the linear predictor (TFP: ``predicted_linear_response``) and ``mu`` the mean of the
+response. A family is a distribution (variance, log-density, deviance, sampling, domain of ``y``)
+holding a :class:`~skglm_fisher.glm.Link` by composition, so that every distribution takes the links
+that make sense for it.
+
+- ``family(eta) -> (mean, variance, grad_mean)`` exactly as ``tfp.glm.ExponentialFamily``:
+  ``variance`` is the full variance of ``y`` (it includes the family's fixed shape parameter) and
+  ``grad_mean = d mean / d eta``.
+- ``log_prob(y, eta)`` is the log-density (log-mass) of ``y`` given ``eta``.
+- ``unit_deviance(y, mu) = 2·(log p(y | mu=y) - log p(y | mu))`` per observation. It includes the fixed
+  shape parameter, so ``Normal(scale=1)``, ``Poisson()``, ``Gamma(concentration=1)`` and ``Tweedie``
+  give the textbook unit deviances that scikit-learn and R use.
+- ``score(y, eta) = d log_prob / d eta``, ``sample(eta, seed)``, ``check_response(y)``.
+
+TFP's Binomial, GammaExp and GammaSoftplus put their link on the probability and on the (inverse)
+rate, so their mean is a fixed multiple (``total_count``, ``concentration``) of the inverse link;
+``mean_scale`` records that multiple.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special, stats
+
+from skglm_fisher.glm._links import (
+    IdentityLink,
+    InverseLink,
+    Link,
+    LogitLink,
+    LogLink,
+    ProbitLink,
+    SoftplusLink,
+    get_link,
+)
+
+__all__ = [
+    "ExponentialFamily",
+    "Bernoulli",
+    "BernoulliNormalCDF",
+    "Binomial",
+    "GammaExp",
+    "GammaSoftplus",
+    "LogNormal",
+    "LogNormalSoftplus",
+    "NegativeBinomial",
+    "NegativeBinomialSoftplus",
+    "Normal",
+    "NormalReciprocal",
+    "Poisson",
+    "PoissonSoftplus",
+    "CustomExponentialFamily",
+    "Gamma",
+    "InverseGaussian",
+    "Tweedie",
+]
+
+_LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
+
+
+def _check_positive_parameter(value, name):
+    value = np.asarray(value, dtype=float)
+    if not np.all(np.isfinite(value)) or np.any(value <= 0):
+        raise ValueError(f"{name} must be positive and finite; got {value!r}.")
+    return value if value.ndim else float(value)
+
+
+def _rng(seed):
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+class ExponentialFamily:
+    """Base class of the response families; see the module docstring for the conventions.
+
+    Subclasses implement the distribution in terms of the mean: ``variance``, ``_log_prob(y, mu)``,
+    ``unit_deviance``, ``_sample(mu, rng, size)`` and ``_response_bounds``.
+
+    Parameters
+    ----------
+    link : str or Link
+        Link function; each family lists the links it allows in ``allowed_links``.
+    """
+
+    #: Names of the links this distribution accepts; ``None`` accepts any link.
+    allowed_links: tuple[str, ...] | None = None
+    #: Name of the canonical link (where the linear predictor is the natural parameter).
+    canonical_link: str | None = None
+    #: Whether R's ``glm`` estimates a dispersion for this family (False: dispersion is 1).
+    has_free_dispersion = True
+    #: Family name used in messages and summaries.
+    name = "family"
+
+    def __init__(self, link="identity", *, mean_scale=1.0):
+        link = get_link(link)
+        if self.allowed_links is not None and link.name not in self.allowed_links:
+            raise ValueError(
+                f"{type(self).__name__} does not support the {link.name!r} link; "
+                f"allowed links are {list(self.allowed_links)}."
+            )
+        self.link = link
+        self.mean_scale = mean_scale
+
+    # -- TFP interface -----------------------------------------------------------------------
+    def __call__(self, eta):
+        """Return ``(mean, variance, grad_mean)`` at the linear predictor ``eta``."""
+        eta = np.asarray(eta)
+        mean = self.mean(eta)
+        return mean, self.variance(mean), self.grad_mean(eta)
+
+    def mean(self, eta):
+        """Mean of the response at ``eta``."""
+        return self.mean_scale * self.link.inverse(np.asarray(eta))
+
+    def grad_mean(self, eta):
+        """Derivative of the mean with respect to ``eta``."""
+        return self.mean_scale * self.link.inverse_derivative(np.asarray(eta))
+
+    def linear_predictor(self, mu):
+        """Inverse of :meth:`mean`: the ``eta`` whose mean is ``mu``."""
+        return self.link.link(np.asarray(mu) / self.mean_scale)
+
+    def log_prob(self, y, eta):
+        """Log-density (or log-mass) of ``y`` at the linear predictor ``eta``."""
+        eta = np.asarray(eta)
+        return self._log_prob(np.asarray(y), self.mean(eta))
+
+    # -- distribution, in terms of the mean --------------------------------------------------
+    def variance(self, mu):
+        """Full variance of the response at mean ``mu`` (includes fixed shape parameters)."""
+        raise NotImplementedError
+
+    def _log_prob(self, y, mu):
+        raise NotImplementedError
+
+    def unit_deviance(self, y, mu):
+        """Per-observation deviance ``2·(log p(y | y) - log p(y | mu))``."""
+        raise NotImplementedError
+
+    def deviance(self, y, mu, sample_weight=None):
+        """Total deviance ``sum_i s_i · unit_deviance(y_i, mu_i)``."""
+        dev = self.unit_deviance(np.asarray(y), np.asarray(mu))
+        if sample_weight is None:
+            return float(np.sum(dev))
+        return float(np.dot(np.asarray(sample_weight), dev))
+
+    def score(self, y, eta):
+        """Derivative of :meth:`log_prob` with respect to ``eta``.
+
+        For the exponential dispersion families this is ``(y - mu)·grad_mean / variance``.
+        """
+        mean, variance, grad_mean = self(eta)
+        return (np.asarray(y) - mean) * grad_mean / variance
+
+    def fisher_weights(self, eta):
+        """Fisher information of ``eta`` per observation, ``grad_mean² / variance``."""
+        _, variance, grad_mean = self(eta)
+        return np.square(grad_mean) / variance
+
+    @property
+    def fisher_weights_are_constant(self) -> bool:
+        """True when ``grad_mean² / variance`` does not depend on ``eta`` (e.g. Gamma-log)."""
+        return False
+
+    @property
+    def is_canonical(self) -> bool:
+        """True when the link is the canonical one, so that Fisher and observed information agree."""
+        return self.canonical_link is not None and self.link.name == self.canonical_link
+
+    def sample(self, eta, seed=None, sample_shape=()):
+        """Draw responses at ``eta``; the result has shape ``sample_shape + eta.shape``."""
+        mu = self.mean(np.asarray(eta, dtype=float))
+        size = tuple(np.atleast_1d(sample_shape).astype(int)) + mu.shape
+        return self._sample(np.broadcast_to(mu, size), _rng(seed), size)
+
+    def _sample(self, mu, rng, size):
+        raise NotImplementedError
+
+    # -- response domain ---------------------------------------------------------------------
+    #: (lower, lower_inclusive, upper, upper_inclusive) bounds of the response.
+    _response_bounds: tuple = (-np.inf, False, np.inf, False)
+
+    def check_response(self, y):
+        """Raise ``ValueError`` unless every ``y`` lies in the family's domain."""
+        y = np.asarray(y)
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"The response y of the {self.name} family contains NaN or infinity.")
+        low, low_inc, high, high_inc = self._bounds()
+        bad = (y < low) if low_inc else (y <= low)
+        bad |= (y > high) if high_inc else (y >= high)
+        if np.any(bad):
+            lo = ("[" if low_inc else "(") + f"{low:g}"
+            hi = f"{high:g}" + ("]" if high_inc else ")")
+            raise ValueError(
+                f"The response y of the {self.name} family must lie in {lo}, {hi}; "
+                f"got values from {np.min(y):g} to {np.max(y):g}."
+            )
+
+    def _bounds(self):
+        return self._response_bounds
+
+    def starting_mean(self, y, sample_weight=None):
+        """A valid starting mean for iterative fitting: halfway between ``y`` and its mean."""
+        y = np.asarray(y, dtype=float)
+        ybar = np.average(y, weights=sample_weight)
+        return 0.5 * (y + ybar)
+
+    def __repr__(self):
+        params = {k: v for k, v in vars(self).items() if k not in ("link", "mean_scale")}
+        args = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        link = f"link={self.link.name!r}" if self.link.name != "power" else f"link={self.link!r}"
+        return f"{type(self).__name__}({args + ', ' if args else ''}{link})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Distributions. Each class below is a distribution with a default link; the TFP names are the
+# distribution with TFP's link fixed.
+# ---------------------------------------------------------------------------------------------
+class _BernoulliDistribution(ExponentialFamily):
+    name = "Bernoulli"
+    allowed_links = ("logit", "probit", "cloglog", "log")
+    canonical_link = "logit"
+    has_free_dispersion = False
+    _response_bounds = (0.0, True, 1.0, True)
+
+    def variance(self, mu):
+        return mu * (1.0 - mu)
+
+    def log_prob(self, y, eta):
+        y, eta = np.asarray(y), np.asarray(eta)
+        if isinstance(self.link, LogitLink):
+            # Computed from the logits so that large |eta| keeps full precision.
+            return -(y * np.logaddexp(0.0, -eta) + (1.0 - y) * np.logaddexp(0.0, eta))
+        return self._log_prob(y, self.mean(eta))
+
+    def _log_prob(self, y, mu):
+        return special.xlogy(y, mu) + special.xlog1py(1.0 - y, -mu)
+
+    def unit_deviance(self, y, mu):
+        # y may be a proportion in [0, 1] (binomial data with the trials as weights).
+        return 2.0 * (special.xlogy(y, y / mu) + special.xlogy(1.0 - y, (1.0 - y) / (1.0 - mu)))
+
+    def _sample(self, mu, rng, size):
+        return (rng.random(size) < mu).astype(float)
+
+    def starting_mean(self, y, sample_weight=None):
+        return 0.5 * (np.asarray(y, dtype=float) + 0.5)
+
+
+class Bernoulli(_BernoulliDistribution):
+    """Bernoulli response; TFP's default is the logit link (logistic regression).
+
+    Parameters
+    ----------
+    link : {'logit', 'probit', 'cloglog', 'log'} or Link, default='logit'
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mean, variance, grad_mean = Bernoulli()(np.array([0.0]))
+    >>> mean, variance, grad_mean
+    (array([0.5]), array([0.25]), array([0.25]))
+    """
+
+    def __init__(self, link="logit"):
+        super().__init__(link)
+
+
+class BernoulliNormalCDF(_BernoulliDistribution):
+    """Bernoulli response with the probit link, ``mean = Phi(eta)`` (TFP's name)."""
+
+    def __init__(self):
+        super().__init__(ProbitLink())
+
+
+class Binomial(ExponentialFamily):
+    """Binomial counts out of ``total_count`` trials; ``mean = total_count · inverse_link(eta)``.
+
+    Parameters
+    ----------
+    total_count : float or array
+        Number of trials (per observation if an array).
+    link : {'logit', 'probit', 'cloglog', 'log'} or Link, default='logit'
+        Link on the success probability.
+    """
+
+    name = "Binomial"
+    allowed_links = ("logit", "probit", "cloglog", "log")
+    canonical_link = "logit"
+    has_free_dispersion = False
+
+    def __init__(self, total_count, link="logit"):
+        self.total_count = _check_positive_parameter(total_count, "total_count")
+        super().__init__(link, mean_scale=self.total_count)
+
+    def variance(self, mu):
+        return mu * (1.0 - mu / self.total_count)
+
+    def log_prob(self, y, eta):
+        y, eta = np.asarray(y), np.asarray(eta)
+        n = self.total_count
+        log_choose = special.gammaln(n + 1) - special.gammaln(y + 1) - special.gammaln(n - y + 1)
+        if isinstance(self.link, LogitLink):
+            return log_choose - y * np.logaddexp(0.0, -eta) - (n - y) * np.logaddexp(0.0, eta)
+        p = self.link.inverse(eta)
+        return log_choose + special.xlogy(y, p) + special.xlog1py(n - y, -p)
+
+    def _log_prob(self, y, mu):
+        return self.log_prob(y, self.linear_predictor(mu))
+
+    def unit_deviance(self, y, mu):
+        n = self.total_count
+        return 2.0 * (special.xlogy(y, y / mu) + special.xlogy(n - y, (n - y) / (n - mu)))
+
+    def _sample(self, mu, rng, size):
+        n = np.broadcast_to(self.total_count, size)
+        return rng.binomial(n.astype(np.int64), mu / n).astype(float)
+
+    def _bounds(self):
+        return (0.0, True, float(np.max(self.total_count)), True)
+
+    def check_response(self, y):
+        super().check_response(y)
+        if np.any(np.asarray(y) > self.total_count):
+            raise ValueError("The response y of the Binomial family must not exceed total_count.")
+
+    def starting_mean(self, y, sample_weight=None):
+        return 0.5 * (np.asarray(y, dtype=float) + 0.5 * self.total_count)
+
+
+class Poisson(ExponentialFamily):
+    """Poisson counts; TFP's default is the log link.
+
+    Parameters
+    ----------
+    link : {'log', 'identity', 'sqrt'} or Link, default='log'
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Poisson().log_prob(np.array([1.0]), np.array([0.0]))
+    array([-1.])
+    """
+
+    name = "Poisson"
+    allowed_links = ("log", "identity", "sqrt", "softplus")
+    canonical_link = "log"
+    has_free_dispersion = False
+    _response_bounds = (0.0, True, np.inf, False)
+
+    def __init__(self, link="log"):
+        super().__init__(link)
+
+    def variance(self, mu):
+        return np.asarray(mu)
+
+    def _log_prob(self, y, mu):
+        return special.xlogy(y, mu) - mu - special.gammaln(y + 1.0)
+
+    def unit_deviance(self, y, mu):
+        return 2.0 * (special.xlogy(y, y / mu) - y + mu)
+
+    def _sample(self, mu, rng, size):
+        return rng.poisson(mu, size).astype(float)
+
+
+class PoissonSoftplus(Poisson):
+    """Poisson counts with ``mean = softplus(eta)`` (TFP's name)."""
+
+    def __init__(self):
+        super().__init__(SoftplusLink())
+
+
+class Normal(ExponentialFamily):
+    """Normal response with fixed standard deviation ``scale``.
+
+    Parameters
+    ----------
+    scale : float, default=1.0
+        Standard deviation; ``variance = scale²``.
+    link : {'identity', 'log', 'inverse'} or Link, default='identity'
+    """
+
+    name = "Normal"
+    allowed_links = ("identity", "log", "inverse")
+    canonical_link = "identity"
+
+    def __init__(self, scale=1.0, link="identity"):
+        self.scale = _check_positive_parameter(scale, "scale")
+        super().__init__(link)
+
+    def variance(self, mu):
+        return np.broadcast_to(np.square(self.scale), np.shape(mu)).astype(np.result_type(mu, 1.0))
+
+    def _log_prob(self, y, mu):
+        return -0.5 * np.square((y - mu) / self.scale) - np.log(self.scale) - _LOG_SQRT_2PI
+
+    def unit_deviance(self, y, mu):
+        return np.square(y - mu) / np.square(self.scale)
+
+    def _sample(self, mu, rng, size):
+        return rng.normal(mu, self.scale, size)
+
+    @property
+    def fisher_weights_are_constant(self):
+        return isinstance(self.link, IdentityLink)
+
+
+class NormalReciprocal(Normal):
+    """Normal response with ``mean = 1 / eta`` (TFP's name)."""
+
+    def __init__(self, scale=1.0):
+        super().__init__(scale, InverseLink())
+
+
+class _GammaDistribution(ExponentialFamily):
+    name = "Gamma"
+    allowed_links = ("inverse", "log", "identity", "softplus")
+    canonical_link = "inverse"
+    _response_bounds = (0.0, False, np.inf, False)
+
+    def __init__(self, concentration, link, *, mean_scale=1.0):
+        self.concentration = _check_positive_parameter(concentration, "concentration")
+        super().__init__(link, mean_scale=mean_scale)
+
+    def variance(self, mu):
+        return np.square(mu) / self.concentration
+
+    def _log_prob(self, y, mu):
+        k = self.concentration
+        return stats.gamma.logpdf(y, k, scale=mu / k)
+
+    def unit_deviance(self, y, mu):
+        return 2.0 * self.concentration * ((y - mu) / mu - np.log(y / mu))
+
+    def _sample(self, mu, rng, size):
+        k = self.concentration
+        return rng.gamma(k, mu / k, size)
+
+    @property
+    def fisher_weights_are_constant(self):
+        return isinstance(self.link, LogLink)
+
+
+class Gamma(_GammaDistribution):
+    """Gamma response with shape ``concentration`` and mean ``inverse_link(eta)``.
+
+    This is R's and scikit-learn's Gamma family (variance ``mu² / concentration``).
+
+    Parameters
+    ----------
+    concentration : float, default=1.0
+        Shape parameter; the dispersion is ``1 / concentration``.
+    link : {'inverse', 'log', 'identity'} or Link, default='inverse'
+    """
+
+    def __init__(self, concentration=1.0, link="inverse"):
+        super().__init__(concentration, link)
+
+
+class GammaExp(_GammaDistribution):
+    """TFP's Gamma family: ``rate = exp(-eta)``, so ``mean = concentration · exp(eta)``."""
+
+    def __init__(self, concentration):
+        super().__init__(concentration, LogLink(), mean_scale=concentration)
+
+
+class GammaSoftplus(_GammaDistribution):
+    """TFP's Gamma family: ``rate = 1/softplus(eta)``, ``mean = concentration · softplus(eta)``."""
+
+    def __init__(self, concentration):
+        super().__init__(concentration, SoftplusLink(), mean_scale=concentration)
+
+
+class LogNormal(ExponentialFamily):
+    """Log-normal response with log-scale ``scale`` and ``mean = exp(eta)`` (TFP's name).
+
+    ``log y`` is normal with ``loc = log(mean) - scale²/2``, so the mean of ``y`` is ``exp(eta)``.
+    """
+
+    name = "LogNormal"
+    allowed_links = ("log", "softplus")
+    _response_bounds = (0.0, False, np.inf, False)
+
+    def __init__(self, scale, link="log"):
+        self.scale = _check_positive_parameter(scale, "scale")
+        super().__init__(link)
+
+    def _loc(self, mu):
+        return np.log(mu) - 0.5 * np.square(self.scale)
+
+    def variance(self, mu):
+        return np.expm1(np.square(self.scale)) * np.square(mu)
+
+    def _log_prob(self, y, mu):
+        z = (np.log(y) - self._loc(mu)) / self.scale
+        return -0.5 * np.square(z) - np.log(self.scale * y) - _LOG_SQRT_2PI
+
+    def unit_deviance(self, y, mu):
+        return np.square((np.log(y) - self._loc(mu)) / self.scale)
+
+    def score(self, y, eta):
+        mu, _, grad_mean = self(eta)
+        return (np.log(y) - self._loc(mu)) / np.square(self.scale) * grad_mean / mu
+
+    def _sample(self, mu, rng, size):
+        return rng.lognormal(self._loc(mu), self.scale, size)
+
+    @property
+    def fisher_weights_are_constant(self):
+        return isinstance(self.link, LogLink)
+
+
+class LogNormalSoftplus(LogNormal):
+    """Log-normal response with ``mean = softplus(eta)`` (TFP's name)."""
+
+    def __init__(self, scale):
+        super().__init__(scale, SoftplusLink())
+
+
+class NegativeBinomial(ExponentialFamily):
+    """Negative binomial counts with ``total_count`` r, ``variance = mu + mu²/r``.
+
+    Parameters
+    ----------
+    total_count : float
+        Number of failures r (R's ``theta``); larger means closer to Poisson.
+    link : {'log', 'softplus'} or Link, default='log'
+    """
+
+    name = "NegativeBinomial"
+    allowed_links = ("log", "softplus", "identity", "sqrt")
+    has_free_dispersion = False
+    _response_bounds = (0.0, True, np.inf, False)
+
+    def __init__(self, total_count, link="log"):
+        self.total_count = _check_positive_parameter(total_count, "total_count")
+        super().__init__(link)
+
+    def variance(self, mu):
+        return mu + np.square(mu) / self.total_count
+
+    def _log_prob(self, y, mu):
+        r = self.total_count
+        return (
+            special.gammaln(y + r)
+            - special.gammaln(r)
+            - special.gammaln(y + 1.0)
+            + special.xlogy(y, mu)
+            + r * np.log(r)
+            - (y + r) * np.log(r + mu)
+        )
+
+    def unit_deviance(self, y, mu):
+        r = self.total_count
+        return 2.0 * (special.xlogy(y, y / mu) - (y + r) * np.log((y + r) / (mu + r)))
+
+    def _sample(self, mu, rng, size):
+        r = self.total_count
+        return rng.negative_binomial(r, r / (r + mu), size).astype(float)
+
+
+class NegativeBinomialSoftplus(NegativeBinomial):
+    """Negative binomial counts with ``mean = softplus(eta)`` (TFP's name)."""
+
+    def __init__(self, total_count):
+        super().__init__(total_count, SoftplusLink())
+
+
+class InverseGaussian(ExponentialFamily):
+    """Inverse Gaussian (Wald) response, ``variance = mu³ / shape``.
+
+    Parameters
+    ----------
+    shape : float, default=1.0
+        Shape parameter lambda; the dispersion is ``1 / shape``.
+    link : {'inverse_squared', 'log', 'identity', 'inverse'} or Link, default='inverse_squared'
+    """
+
+    name = "InverseGaussian"
+    allowed_links = ("inverse_squared", "log", "identity", "inverse")
+    canonical_link = "inverse_squared"
+    _response_bounds = (0.0, False, np.inf, False)
+
+    def __init__(self, shape=1.0, link="inverse_squared"):
+        self.shape = _check_positive_parameter(shape, "shape")
+        super().__init__(link)
+
+    def variance(self, mu):
+        return mu**3 / self.shape
+
+    def _log_prob(self, y, mu):
+        lam = self.shape
+        return 0.5 * (np.log(lam) - np.log(2.0 * np.pi * y**3)) - lam * np.square(y - mu) / (
+            2.0 * np.square(mu) * y
+        )
+
+    def unit_deviance(self, y, mu):
+        return self.shape * np.square(y - mu) / (y * np.square(mu))
+
+    def _sample(self, mu, rng, size):
+        return rng.wald(mu, self.shape, size)
+
+
+class Tweedie(ExponentialFamily):
+    """Tweedie response with variance ``dispersion · mu^power``.
+
+    ``power`` 0 is Normal, 1 Poisson, 2 Gamma, 3 inverse Gaussian, and 1 < power < 2 the compound
+    Poisson-gamma distribution (a point mass at zero plus a continuous part), as in scikit-learn's
+    ``TweedieRegressor``. Powers in (0, 1) do not define a distribution.
+
+    Parameters
+    ----------
+    power : float, default=1.5
+    link : {'log', 'identity'} or Link, default='log'
+    dispersion : float, default=1.0
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Tweedie(1.5).unit_deviance(np.array([1.0]), np.array([1.0]))
+    array([0.])
+    """
+
+    name = "Tweedie"
+
+    def __init__(self, power=1.5, link="log", dispersion=1.0):
+        power = float(power)
+        if 0 < power < 1 or not np.isfinite(power):
+            raise ValueError(f"Tweedie power must be <= 0 or >= 1; got {power!r}.")
+        self.power = power
+        self.dispersion = _check_positive_parameter(dispersion, "dispersion")
+        super().__init__(link)
+
+    @property
+    def canonical_link(self):
+        if self.power == 1:
+            return "log"
+        return {0.0: "identity", 2.0: "inverse", 3.0: "inverse_squared"}.get(self.power)
+
+    @property
+    def has_free_dispersion(self):
+        return self.power != 1
+
+    def _bounds(self):
+        if self.power <= 0:
+            return (-np.inf, False, np.inf, False)
+        if self.power < 2:
+            return (0.0, True, np.inf, False)
+        return (0.0, False, np.inf, False)
+
+    def variance(self, mu):
+        return self.dispersion * np.power(mu, self.power)
+
+    def unit_deviance(self, y, mu):
+        p = self.power
+        if p == 0:
+            dev = np.square(y - mu)
+        elif p == 1:
+            dev = 2.0 * (special.xlogy(y, y / mu) - y + mu)
+        elif p == 2:
+            dev = 2.0 * (np.log(mu / y) + y / mu - 1.0)
+        else:
+            term = np.power(np.maximum(y, 0), 2 - p) / ((1 - p) * (2 - p))
+            dev = 2.0 * (term - y * np.power(mu, 1 - p) / (1 - p) + np.power(mu, 2 - p) / (2 - p))
+        return dev / self.dispersion
+
+    def _log_prob(self, y, mu):
+        p, phi = self.power, self.dispersion
+        if p == 0:
+            return stats.norm.logpdf(y, mu, np.sqrt(phi))
+        if p == 1 and phi == 1:
+            return special.xlogy(y, mu) - mu - special.gammaln(y + 1.0)
+        if p == 2:
+            return stats.gamma.logpdf(y, 1.0 / phi, scale=mu * phi)
+        if p == 3:
+            return stats.invgauss.logpdf(y, mu * phi, scale=1.0 / phi)
+        if 1 < p < 2:
+            return _compound_poisson_gamma_logpdf(y, mu, phi, p)
+        raise NotImplementedError(f"Tweedie log_prob has no closed form for power={p}.")
+
+    def _sample(self, mu, rng, size):
+        p, phi = self.power, self.dispersion
+        if p == 0:
+            return rng.normal(mu, np.sqrt(phi), size)
+        if p == 2:
+            return rng.gamma(1.0 / phi, mu * phi, size)
+        if p == 3:
+            return rng.wald(mu, 1.0 / phi, size)
+        if 1 < p < 2:
+            # Sum of N ~ Poisson(lam) gamma(alpha, gamma) variables (Jorgensen's construction).
+            lam = np.power(mu, 2 - p) / (phi * (2 - p))
+            alpha = (2 - p) / (p - 1)
+            scale = phi * (p - 1) * np.power(mu, p - 1)
+            counts = rng.poisson(lam, size)
+            out = np.zeros(size)
+            positive = counts > 0
+            out[positive] = rng.gamma(alpha * counts[positive], np.broadcast_to(scale, size)[positive])
+            return out
+        raise NotImplementedError(f"Tweedie sampling is not implemented for power={p}.")
+
+
+def _compound_poisson_gamma_logpdf(y, mu, phi, p, n_terms=None):
+    """Log-density of the Tweedie distribution for 1 < p < 2 by the Dunn & Smyth (2005) series.
+
+    ``y = 0`` has probability ``exp(-kappa/phi)``; for ``y > 0`` the density is
+    ``exp((y·theta - kappa)/phi) / y · sum_j W_j``, ``W_j = z^j / (j! · Gamma(-j·alpha))``,
+    with ``alpha = (2-p)/(1-p)`` and ``theta``, ``kappa`` the canonical parameter and cumulant.
+    The series is summed in log space over enough terms around its largest one.
+    """
+    y, mu = np.broadcast_arrays(np.asarray(y, dtype=float), np.asarray(mu, dtype=float))
+    alpha = (2.0 - p) / (1.0 - p)  # negative
+    theta = np.power(mu, 1.0 - p) / (1.0 - p)
+    kappa = np.power(mu, 2.0 - p) / (2.0 - p)
+    out = np.where(y == 0, -kappa / phi, 0.0)
+    pos = y > 0
+    if np.any(pos):
+        yp = y[pos]
+        # log W_j = j·log z - lgamma(j+1) - lgamma(-j·alpha), with
+        # log z = -alpha·log y + alpha·log(p-1) - (1-alpha)·log(phi) - log(2-p).
+        log_z = -alpha * np.log(yp) + alpha * np.log(p - 1.0) - (1 - alpha) * np.log(phi)
+        log_z -= np.log(2.0 - p)
+        j_max = np.maximum(1.0, np.power(yp, 2.0 - p) / (phi * (2.0 - p)))
+        span = n_terms or int(np.ceil(10 + 10 * np.sqrt(np.max(j_max))))
+        j = np.arange(1, int(np.max(j_max)) + span + 1, dtype=float)[:, None]
+        log_w = j * log_z - special.gammaln(j + 1.0) - special.gammaln(-j * alpha)
+        log_series = special.logsumexp(log_w, axis=0)
+        out[pos] = log_series - np.log(yp) + (yp * theta[pos] - kappa[pos]) / phi
+    return out
+
+
+class CustomExponentialFamily(ExponentialFamily):
+    """A family from a user's distribution and mean function, like TFP's.
+
+    Parameters
+    ----------
+    distribution_fn : callable
+        ``distribution_fn(mean)`` returns a frozen :mod:`scipy.stats` distribution (it must provide
+        ``var()``, ``logpdf`` or ``logpmf``, and ``rvs``).
+    linear_model_to_mean_fn : callable
+        Elementwise map from ``eta`` to the mean, written in numpy. Its derivative (``grad_mean``)
+        is obtained by :func:`skglm_fisher.gradients.value_and_gradients_function`.
+    is_reparameterized : bool, optional
+        Kept for TFP compatibility; recorded only.
+    name : str, optional
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import stats
+    >>> family = CustomExponentialFamily(lambda mean: stats.poisson(mean), np.exp)
+    >>> mean, variance, grad_mean = family(np.array([0.0, 1.0]))
+    >>> np.allclose(grad_mean, np.exp([0.0, 1.0]))
+    True
+    """
+
+    name = "Custom"
+
+    def __init__(self, distribution_fn, linear_model_to_mean_fn, is_reparameterized=None, name=None):
+        self.distribution_fn = distribution_fn
+        self.linear_model_to_mean_fn = linear_model_to_mean_fn
+        self.is_reparameterized = is_reparameterized
+        if name is not None:
+            self.name = name
+        self.link = _CallableLink(linear_model_to_mean_fn)
+        self.mean_scale = 1.0
+
+    def variance(self, mu):
+        return np.asarray(self.distribution_fn(mu).var(), dtype=float)
+
+    def _log_prob(self, y, mu):
+        dist = self.distribution_fn(mu)
+        logp = getattr(dist, "logpmf", None) or dist.logpdf
+        return logp(y)
+
+    def unit_deviance(self, y, mu):
+        return 2.0 * (self._log_prob(y, y) - self._log_prob(y, mu))
+
+    def score(self, y, eta):
+        # scipy's log-densities do not propagate complex numbers: central differences.
+        eta = np.asarray(eta, dtype=float)
+        h = 1e-6 * np.maximum(1.0, np.abs(eta))
+        return (self.log_prob(y, eta + h) - self.log_prob(y, eta - h)) / (2.0 * h)
+
+    def _sample(self, mu, rng, size):
+        return np.asarray(self.distribution_fn(mu).rvs(size=size, random_state=rng), dtype=float)
+
+    def check_response(self, y):
+        y = np.asarray(y)
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"The response y of the {self.name} family contains NaN or infinity.")
+
+
+class _CallableLink(Link):
+    """Inverse link given as a user's numpy function; derivatives by complex-step."""
+
+    name = "custom"
+
+    def __init__(self, inverse_fn):
+        self.inverse_fn = inverse_fn
+
+    def inverse(self, eta):
+        return np.asarray(self.inverse_fn(eta))
+
+    def inverse_derivative(self, eta):
+        from skglm_fisher.gradients import value_and_gradients_function
+
+        # The mean function acts elementwise, so the gradient of its sum is its derivative.
+        _, (grad,) = value_and_gradients_function(self.inverse_fn)(np.asarray(eta, dtype=float))
+        return np.asarray(grad)
+
+    def link(self, mu):
+        raise NotImplementedError("A custom family has no closed-form link; pass eta directly.")
+
+
+def check_family(family) -> ExponentialFamily:
+    """Return ``family`` if it is an :class:`ExponentialFamily`, else raise ``ValueError``."""
+    if isinstance(family, ExponentialFamily):
+        return family
+    raise ValueError(f"Expected an ExponentialFamily instance; got {family!r}.")
+
