@@ -2,8 +2,8 @@
 
 A TFP user can replace ``tfp.glm`` with ``skglm_fisher.glm``: the families have TFP's names and
 constructor arguments, and :func:`fit_one_step` and :func:`fit` take TFP's arguments and return its
-numbers. Beyond TFP, each distribution accepts the links R, statsmodels and scikit-learn users expect,
-and there are Gamma, InverseGaussian and Tweedie families.
+numbers. Beyond TFP, each distribution accepts the links R, statsmodels and scikit-learn users
+expect, and there are Gamma, InverseGaussian and Tweedie families.
 """
 
 from skglm_fisher.glm._families import (

@@ -11,8 +11,8 @@ that make sense for it.
   ``variance`` is the full variance of ``y`` (it includes the family's fixed shape parameter) and
   ``grad_mean = d mean / d eta``.
 - ``log_prob(y, eta)`` is the log-density (log-mass) of ``y`` given ``eta``.
-- ``unit_deviance(y, mu) = 2·(log p(y | mu=y) - log p(y | mu))`` per observation. It includes the fixed
-  shape parameter, so ``Normal(scale=1)``, ``Poisson()``, ``Gamma(concentration=1)`` and ``Tweedie``
+- ``unit_deviance(y, mu) = 2·(log p(y | mu=y) - log p(y | mu))`` per observation. It includes
+  the fixed shape parameter, so ``Normal(scale=1)``, ``Poisson()``, ``Gamma(concentration=1)`` and ``Tweedie``
   give the textbook unit deviances that scikit-learn and R use.
 - ``score(y, eta) = d log_prob / d eta``, ``sample(eta, seed)``, ``check_response(y)``.
 
@@ -166,7 +166,7 @@ class ExponentialFamily:
 
     @property
     def is_canonical(self) -> bool:
-        """True when the link is the canonical one, so that Fisher and observed information agree."""
+        """True for the canonical link, where Fisher and observed information agree."""
         return self.canonical_link is not None and self.link.name == self.canonical_link
 
     def sample(self, eta, seed=None, sample_shape=()):
@@ -697,7 +697,8 @@ class Tweedie(ExponentialFamily):
             counts = rng.poisson(lam, size)
             out = np.zeros(size)
             positive = counts > 0
-            out[positive] = rng.gamma(alpha * counts[positive], np.broadcast_to(scale, size)[positive])
+            scale = np.broadcast_to(scale, size)[positive]
+            out[positive] = rng.gamma(alpha * counts[positive], scale)
             return out
         raise NotImplementedError(f"Tweedie sampling is not implemented for power={p}.")
 
@@ -758,7 +759,9 @@ class CustomExponentialFamily(ExponentialFamily):
 
     name = "Custom"
 
-    def __init__(self, distribution_fn, linear_model_to_mean_fn, is_reparameterized=None, name=None):
+    def __init__(
+        self, distribution_fn, linear_model_to_mean_fn, is_reparameterized=None, name=None
+    ):
         self.distribution_fn = distribution_fn
         self.linear_model_to_mean_fn = linear_model_to_mean_fn
         self.is_reparameterized = is_reparameterized
