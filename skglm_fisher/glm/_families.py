@@ -12,8 +12,8 @@ that make sense for it.
   ``grad_mean = d mean / d eta``.
 - ``log_prob(y, eta)`` is the log-density (log-mass) of ``y`` given ``eta``.
 - ``unit_deviance(y, mu) = 2·(log p(y | mu=y) - log p(y | mu))`` per observation. It includes
-  the fixed shape parameter, so ``Normal(scale=1)``, ``Poisson()``, ``Gamma(concentration=1)`` and ``Tweedie``
-  give the textbook unit deviances that scikit-learn and R use.
+  the fixed shape parameter, so ``Normal(scale=1)``, ``Poisson()``, ``Gamma(concentration=1)``
+  and ``Tweedie`` give the textbook unit deviances that scikit-learn and R use.
 - ``score(y, eta) = d log_prob / d eta``, ``sample(eta, seed)``, ``check_response(y)``.
 
 TFP's Binomial, GammaExp and GammaSoftplus put their link on the probability and on the (inverse)
