@@ -11,9 +11,10 @@ that make sense for it.
   ``variance`` is the full variance of ``y`` (it includes the family's fixed shape parameter) and
   ``grad_mean = d mean / d eta``.
 - ``log_prob(y, eta)`` is the log-density (log-mass) of ``y`` given ``eta``.
-- ``unit_deviance(y, mu) = 2·(log p(y | mu=y) - log p(y | mu))`` per observation. It includes
-  the fixed shape parameter, so ``Normal(scale=1)``, ``Poisson()``, ``Gamma(concentration=1)``
-  and ``Tweedie`` give the textbook unit deviances that scikit-learn and R use.
+- ``unit_deviance(y, mu) = 2·(max_m log p(y | m) - log p(y | mu))`` per observation; the
+  maximum is at ``m = y`` except for the log-normal. It includes the fixed shape parameter,
+  so ``Normal(scale=1)``, ``Poisson()``, ``Gamma(concentration=1)`` and ``Tweedie``
+  give the textbook unit deviances that scikit-learn and R use.
 - ``score(y, eta) = d log_prob / d eta``, ``sample(eta, seed)``, ``check_response(y)``.
 
 TFP's Binomial, GammaExp and GammaSoftplus put their link on the probability and on the (inverse)
@@ -136,7 +137,7 @@ class ExponentialFamily:
         raise NotImplementedError
 
     def unit_deviance(self, y, mu):
-        """Per-observation deviance ``2·(log p(y | y) - log p(y | mu))``."""
+        """Per-observation deviance ``2·(max_m log p(y | m) - log p(y | mu))``."""
         raise NotImplementedError
 
     def deviance(self, y, mu, sample_weight=None):
