@@ -6,11 +6,11 @@ numbers. Beyond TFP, each distribution accepts the links R, statsmodels and scik
 expect, and there are Gamma, InverseGaussian and Tweedie families.
 """
 
+from skglm_fisher.glm._custom import CustomExponentialFamily
 from skglm_fisher.glm._families import (
     Bernoulli,
     BernoulliNormalCDF,
     Binomial,
-    CustomExponentialFamily,
     ExponentialFamily,
     Gamma,
     GammaExp,
@@ -24,7 +24,6 @@ from skglm_fisher.glm._families import (
     NormalReciprocal,
     Poisson,
     PoissonSoftplus,
-    Tweedie,
 )
 from skglm_fisher.glm._fisher import (
     convergence_criteria_small_relative_norm_weights_change,
@@ -45,6 +44,7 @@ from skglm_fisher.glm._links import (
     SqrtLink,
     get_link,
 )
+from skglm_fisher.glm._tweedie import Tweedie
 
 __all__ = [
     "Bernoulli",

@@ -51,7 +51,7 @@ def weighted_gram(X, weights, *, intercept: bool = False, chunk_bytes: int = DEF
     array([[19., 26.],
            [26., 36.]])
     >>> weighted_gram(X, np.array([1.0, 2.0]), intercept=True)[0]
-    array([3., 7., 10.])
+    array([ 3.,  7., 10.])
     """
     n, p = X.shape
     dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
