@@ -1,0 +1,314 @@
+"""Negative log-likelihood of a GLM family as a function of the linear predictor ``eta``.
+
+Per observation, with ``(mu, var, g) = family(eta)`` (mean, full variance, ``d mu / d eta``),
+sample weight ``s`` and dispersion ``phi``:
+
+- loss ``-(s / phi) · log p(y | eta)``, summed;
+- gradient ``-(s / phi) · score``, ``score = d log p / d eta``;
+- Fisher ``F = s · g² / (phi · var)``, diagonal, with factor ``B = g / sqrt(phi · var) · sqrt(s)``.
+
+Dividing by ``phi`` is the quasi-likelihood of a response whose variance is ``phi · var``; for an
+exponential dispersion family it is, up to terms free of ``eta``, the negative log-likelihood at
+that dispersion, and ``F`` is its expected Hessian. Sample weights count as frequency weights.
+
+Two kinds of family:
+
+- *Exponential dispersion* families (all but LogNormal and custom families): the score is
+  ``(y - mu) · g / var``, so ``F = E[gradient²]`` over the family's samples (at ``phi = s = 1``),
+  and under the canonical link the Hessian equals ``F``. Under another link the Hessian is the
+  observed information ``s/phi · (g²/var - (y - mu) · d(g/var)/d eta)``, which depends on ``y`` and
+  can be negative, so :meth:`GLMNegativeLogProbLoss.multiply_hessian` gives it but the Hessian
+  *factor* methods raise ``NotImplementedError``.
+- LogNormal (and custom families): the score is that of the log-normal density, while ``F`` is the
+  mean-variance information ``g² / var`` that TFP's Fisher scoring uses (not ``E[gradient²]``).
+  :meth:`GLMNegativeLogProbLoss.quasi_gradient` is the gradient that matches it; the Hessian
+  methods raise ``NotImplementedError``.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from skglm_fisher.glm._families import ExponentialFamily
+from skglm_fisher.losses._base import (
+    DistributionNegativeLogProbLoss,
+    as_float_array,
+    check_broadcastable,
+    check_shape,
+)
+
+__all__ = ["GLMNegativeLogProbLoss"]
+
+
+class _GLMDistribution:
+    """The response distribution of ``family`` at the linear predictor ``eta``."""
+
+    def __init__(self, family: ExponentialFamily, eta: np.ndarray):
+        self.family, self.eta = family, eta
+
+    def log_prob(self, y):
+        return self.family.log_prob(y, self.eta)
+
+    def sample(self, seed=None):
+        return np.asarray(self.family.sample(self.eta, seed), dtype=self.eta.dtype)
+
+    def mean(self):
+        return self.family.mean(self.eta)
+
+
+def _has_quasi_score(family: ExponentialFamily) -> bool:
+    """Whether ``family.score`` is the exponential-dispersion score ``(y - mu)·g / var``."""
+    return type(family).score is ExponentialFamily.score
+
+
+def _variance_derivative(family: ExponentialFamily, mu: np.ndarray) -> np.ndarray:
+    """``d var / d mu`` by a complex step (exact for the polynomial and power variances)."""
+    h = 1e-20 * np.maximum(1.0, np.abs(mu))
+    value = family.variance(mu.astype(np.complex128) + 1j * h)
+    if np.iscomplexobj(value):
+        return (np.imag(value) / h).astype(mu.dtype)
+    h = 1e-6 * np.maximum(1.0, np.abs(mu))  # the variance function dropped the imaginary part
+    return (family.variance(mu + h) - family.variance(mu - h)) / (2.0 * h)
+
+
+class GLMNegativeLogProbLoss(DistributionNegativeLogProbLoss):
+    """Negative log-likelihood of a :mod:`skglm_fisher.glm` family in the linear predictor.
+
+    See the module docstring for the formulas. ``inputs`` (= ``params``) is ``eta``; every axis is
+    a batch axis, the products are elementwise and the Fisher factor is diagonal, so
+    ``fisher_factor_inner_shape == eta.shape`` and the replicated one-hot index is ``()`` or
+    ``(0,)``. The loss is a natural-parameter loss (:attr:`natural_params`, Hessian == Fisher)
+    exactly when ``family.is_canonical``.
+
+    Parameters
+    ----------
+    eta : array of shape [batch]
+        Linear predictor; must lie in the link's domain (e.g. ``eta > 0`` for ``1/eta``).
+    family : ExponentialFamily
+        For instance ``skglm_fisher.glm.Poisson()``.
+    targets : array of shape [batch], optional
+        Responses, checked with ``family.check_response``.
+    dispersion : float or array broadcastable to [batch], optional
+        Positive; divides the loss, its gradient and its Fisher information.
+    sample_weight : array broadcastable to [batch], optional
+        Non-negative; multiplies the loss, its gradient and its Fisher information.
+    seed : None, int or numpy.random.Generator, optional
+        Default seed of ``evaluate_on_sample``.
+    check_input : bool, default=True
+        Validate the arguments. Solvers that have validated them pass False; rows whose family
+        values are not finite then give non-finite results instead of an error.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skglm_fisher.glm import Poisson
+    >>> loss = GLMNegativeLogProbLoss(np.log([1.0, 2.0]), Poisson(), targets=[2.0, 2.0])
+    >>> loss.gradient()
+    array([-1.,  0.])
+    >>> loss.fisher_factor_diagonal() ** 2
+    array([1., 2.])
+    >>> loss.natural_params
+    True
+    """
+
+    def __init__(
+        self,
+        eta,
+        family: ExponentialFamily,
+        targets=None,
+        dispersion=None,
+        sample_weight=None,
+        seed=None,
+        *,
+        check_input: bool = True,
+    ):
+        super().__init__(seed=seed)
+        self._family = family
+        if not check_input:
+            self._eta = np.asarray(eta)
+            self._targets = None if targets is None else np.asarray(targets)
+            self._dispersion, self._sample_weight = dispersion, sample_weight
+            return
+        if not isinstance(family, ExponentialFamily):
+            raise ValueError(f"family must be an ExponentialFamily; got {family!r}.")
+        eta = as_float_array(eta, "eta")
+        if not np.all(family.link.valid_eta(eta)):
+            raise ValueError(f"eta lies outside the domain of the {family.link.name!r} link.")
+        self._eta = eta
+        self._targets = None
+        if targets is not None:
+            targets = check_shape(as_float_array(targets, "targets"), eta.shape, "targets")
+            family.check_response(targets)
+            self._targets = targets
+        self._dispersion = self._check_factor(dispersion, "dispersion", positive=True)
+        self._sample_weight = self._check_factor(sample_weight, "sample_weight", positive=False)
+
+    def _check_factor(self, value, name, positive):
+        if value is None:
+            return None
+        value = check_broadcastable(as_float_array(value, name), self._eta.shape, name)
+        if np.any(value <= 0) if positive else np.any(value < 0):
+            raise ValueError(f"{name} must be {'positive' if positive else 'non-negative'}.")
+        return value
+
+    # -- attributes ------------------------------------------------------------------------
+    @property
+    def targets(self):
+        return self._targets
+
+    @property
+    def params(self):
+        return self._eta
+
+    @property
+    def family(self) -> ExponentialFamily:
+        return self._family
+
+    @property
+    def dispersion(self):
+        return self._dispersion
+
+    @property
+    def sample_weight(self):
+        return self._sample_weight
+
+    @property
+    def natural_params(self) -> bool:
+        """True under the canonical link, where the Hessian equals the Fisher."""
+        return self._family.is_canonical
+
+    @property
+    def dist(self):
+        return _GLMDistribution(self._family, self._eta)
+
+    @cached_property
+    def moments(self) -> tuple:
+        """``family(eta)``: ``(mean, variance, grad_mean)``, computed once."""
+        return self._family(self._eta)
+
+    def _weighted(self, per_row):
+        """``per_row · s / phi``."""
+        if self._sample_weight is not None:
+            per_row = per_row * self._sample_weight
+        if self._dispersion is not None:
+            per_row = per_row / self._dispersion
+        return per_row
+
+    # -- value and gradient ----------------------------------------------------------------
+    def _evaluate(self, targets) -> float:
+        return float(-np.sum(self._weighted(self._family.log_prob(targets, self._eta))))
+
+    def quasi_gradient(self):
+        """``(s / phi) · (mu - y) · g / var``: the gradient that matches the Fisher methods.
+
+        It equals :meth:`gradient` for exponential dispersion families. Fisher scoring steps
+        ``eta`` by ``-quasi_gradient() / fisher_diagonal()`` (TFP's ``(y - mu) / g``).
+        """
+        mean, variance, grad_mean = self.moments
+        return self._weighted((mean - self._require_targets()) * grad_mean / variance)
+
+    def gradient(self):
+        """``d evaluate() / d eta = -(s / phi) · family.score(y, eta)``."""
+        if _has_quasi_score(self._family):
+            return self.quasi_gradient()  # the same formula, from the cached moments
+        return self._weighted(-self._family.score(self._require_targets(), self._eta))
+
+    # -- Fisher ----------------------------------------------------------------------------
+    @cached_property
+    def _factor_diagonal(self):
+        _, variance, grad_mean = self.moments
+        diagonal = grad_mean / np.sqrt(variance)
+        if self._dispersion is not None:
+            diagonal = diagonal / np.sqrt(self._dispersion)
+        if self._sample_weight is not None:
+            diagonal = diagonal * np.sqrt(self._sample_weight)
+        return diagonal
+
+    def fisher_factor_diagonal(self) -> np.ndarray:
+        """Diagonal of ``B``: ``g / sqrt(phi · var) · sqrt(s)`` per row (Fisher scoring's
+        square-root weights). It is negative where the mean decreases in ``eta``."""
+        return self._factor_diagonal.copy()
+
+    def fisher_diagonal(self) -> np.ndarray:
+        """Diagonal of ``F``: ``s · g² / (phi · var)`` per row (the Fisher weights)."""
+        return np.square(self._factor_diagonal)
+
+    def multiply_fisher(self, vector):
+        return self.fisher_diagonal() * check_shape(vector, self._eta.shape, "vector")
+
+    def multiply_fisher_factor(self, vector):
+        return self._factor_diagonal * check_shape(vector, self._eta.shape, "vector")
+
+    def multiply_fisher_factor_transpose(self, vector):
+        return self.multiply_fisher_factor(vector)  # B is diagonal
+
+    def multiply_fisher_factor_replicated_one_hot(self, index):
+        if tuple(index) not in ((), (0,)):
+            raise ValueError(f"The GLM loss has one inner coordinate; got index {index!r}.")
+        return self.fisher_factor_diagonal()
+
+    @property
+    def fisher_factor_inner_shape(self) -> tuple:
+        return self._eta.shape
+
+    # -- Hessian ---------------------------------------------------------------------------
+    def hessian_diagonal(self) -> np.ndarray:
+        """Diagonal of the Hessian ``d² evaluate() / d eta²``.
+
+        The Fisher diagonal under the canonical link; the observed information
+        ``s/phi · (g²/var - (y - mu) · (g'/var - g² var'/var²))`` under another link of an
+        exponential dispersion family (``g' = d g / d eta``, ``var' = d var / d mu``).
+
+        Raises
+        ------
+        NotImplementedError
+            For LogNormal and custom families.
+        """
+        family = self._family
+        if family.is_canonical:
+            return self.fisher_diagonal()
+        if not _has_quasi_score(family):
+            raise NotImplementedError(
+                f"The Hessian of the {family.name} loss is not available; use the Fisher methods."
+            )
+        mean, variance, grad_mean = self.moments
+        grad2_mean = family.mean_scale * family.link.inverse_second_derivative(self._eta)
+        d_ratio = grad2_mean / variance - np.square(grad_mean) * _variance_derivative(
+            family, mean
+        ) / np.square(variance)
+        residual = self._require_targets() - mean
+        return self._weighted(np.square(grad_mean) / variance - residual * d_ratio)
+
+    def multiply_hessian(self, vector):
+        return self.hessian_diagonal() * check_shape(vector, self._eta.shape, "vector")
+
+    def _require_natural(self):
+        if not self.natural_params:
+            raise NotImplementedError(
+                f"{self._family!r} is not under its canonical link: the Hessian depends on the "
+                "targets and can be negative, so it has no real square-root factor. Use the "
+                "Fisher factor methods (Fisher scoring)."
+            )
+
+    def multiply_hessian_factor(self, vector):
+        self._require_natural()
+        return self.multiply_fisher_factor(vector)
+
+    def multiply_hessian_factor_transpose(self, vector):
+        self._require_natural()
+        return self.multiply_fisher_factor_transpose(vector)
+
+    def multiply_hessian_factor_replicated_one_hot(self, index):
+        self._require_natural()
+        return self.multiply_fisher_factor_replicated_one_hot(index)
+
+    @property
+    def hessian_factor_inner_shape(self) -> tuple:
+        self._require_natural()
+        return self.fisher_factor_inner_shape
+
+    @property
+    def hessian_factor_inner_static_shape(self) -> tuple:
+        return self.hessian_factor_inner_shape
