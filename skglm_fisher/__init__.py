@@ -16,4 +16,6 @@ Numeric core
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from skglm_fisher._ftrl_logistic import FTRLLogisticRegression  # noqa: E402
+
+__all__ = ["FTRLLogisticRegression", "__version__"]
