@@ -84,10 +84,23 @@ def solve_penalized_normal_equations(gram, rhs):
 def _working_quantities(model, y, eta0, offset, learning_rate, dispersion, sample_weight):
     """Return the square-root weights ``w`` and working response ``z`` of one Fisher step.
 
-    Rows whose mean, variance or gradient are not finite, or whose variance or gradient are zero,
-    get weight 0 and working response 0, so they drop out of the step.
+    Both come from the loss of the family in ``eta``,
+    :class:`~skglm_fisher.losses.GLMNegativeLogProbLoss`: ``w`` is the diagonal of its Fisher
+    factor, ``g / sqrt(dispersion · var) · sqrt(sample_weight)``, and the step is its gradient
+    divided by its Fisher weight ``w²``, ``z = eta0 - offset - r · gradient / w²``, which is TFP's
+    ``eta0 - offset + r · (y - mu) / g`` (the quasi-likelihood gradient is used, so LogNormal
+    steps as TFP does). Rows whose mean, variance or gradient are not finite, whose variance or
+    gradient are zero, or whose weight is zero get weight 0 and working response 0, so they drop
+    out of the step.
     """
-    mean, variance, grad_mean = model(eta0)
+    # Imported here: skglm_fisher.losses imports the families of this package, so importing it
+    # while this package initialises would be circular.
+    from skglm_fisher.losses._glm import GLMNegativeLogProbLoss
+
+    loss = GLMNegativeLogProbLoss(
+        eta0, model, y, dispersion=dispersion, sample_weight=sample_weight, check_input=False
+    )
+    mean, variance, grad_mean = loss.moments
     valid = (
         np.isfinite(mean)
         & np.isfinite(grad_mean)
@@ -95,20 +108,17 @@ def _working_quantities(model, y, eta0, offset, learning_rate, dispersion, sampl
         & np.isfinite(variance)
         & (variance > 0)
     )
-    safe_grad = np.where(valid, grad_mean, 1.0)
-    safe_var = np.where(valid, variance, 1.0)
-    step = (y - np.where(valid, mean, 0.0)) / safe_grad
-    if learning_rate is not None:
-        step = learning_rate * step
-    z = eta0 + step
-    if offset is not None:
-        z = z - offset
-    z = np.where(valid, z, 0.0)
-    w = np.where(valid, safe_grad / np.sqrt(safe_var), 0.0)
-    if dispersion is not None:
-        w = w / np.sqrt(dispersion)
-    if sample_weight is not None:
-        w = w * np.sqrt(sample_weight)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        w = loss.fisher_factor_diagonal()
+        fisher_weight = np.square(w)
+        step = loss.quasi_gradient() / fisher_weight
+        if learning_rate is not None:
+            step = learning_rate * step
+        z = eta0 - step
+        if offset is not None:
+            z = z - offset
+    z = np.where(valid & (fisher_weight > 0), z, 0.0)
+    w = np.where(valid, w, 0.0)
     return w, z
 
 

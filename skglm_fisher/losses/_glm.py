@@ -151,7 +151,7 @@ class GLMNegativeLogProbLoss(DistributionNegativeLogProbLoss):
         value = check_broadcastable(as_float_array(value, name), self._eta.shape, name)
         if np.any(value <= 0) if positive else np.any(value < 0):
             raise ValueError(f"{name} must be {'positive' if positive else 'non-negative'}.")
-        return value
+        return value.astype(self._eta.dtype, copy=False)
 
     # -- attributes ------------------------------------------------------------------------
     @property
@@ -224,12 +224,14 @@ class GLMNegativeLogProbLoss(DistributionNegativeLogProbLoss):
             diagonal = diagonal / np.sqrt(self._dispersion)
         if self._sample_weight is not None:
             diagonal = diagonal * np.sqrt(self._sample_weight)
+        diagonal = np.asarray(diagonal)  # a fresh array: safe to freeze
+        diagonal.flags.writeable = False
         return diagonal
 
     def fisher_factor_diagonal(self) -> np.ndarray:
         """Diagonal of ``B``: ``g / sqrt(phi · var) · sqrt(s)`` per row (Fisher scoring's
-        square-root weights). It is negative where the mean decreases in ``eta``."""
-        return self._factor_diagonal.copy()
+        square-root weights), read-only. It is negative where the mean decreases in ``eta``."""
+        return self._factor_diagonal
 
     def fisher_diagonal(self) -> np.ndarray:
         """Diagonal of ``F``: ``s · g² / (phi · var)`` per row (the Fisher weights)."""
@@ -247,7 +249,7 @@ class GLMNegativeLogProbLoss(DistributionNegativeLogProbLoss):
     def multiply_fisher_factor_replicated_one_hot(self, index):
         if tuple(index) not in ((), (0,)):
             raise ValueError(f"The GLM loss has one inner coordinate; got index {index!r}.")
-        return self.fisher_factor_diagonal()
+        return self.fisher_factor_diagonal().copy()
 
     @property
     def fisher_factor_inner_shape(self) -> tuple:

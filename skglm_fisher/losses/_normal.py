@@ -85,7 +85,8 @@ class NormalMeanNegativeLogProbLoss(
     def __init__(self, mean, var=0.5, targets=None, seed=None):
         super().__init__(seed=seed)
         self._mean = check_2d(as_float_array(mean, "mean"), "mean")
-        self._var = check_broadcastable(_positive(var, "var"), self._mean.shape, "var")
+        var = check_broadcastable(_positive(var, "var"), self._mean.shape, "var")
+        self._var = var.astype(self._mean.dtype, copy=False)
         self._targets = _targets_like(targets, self._mean.shape)
 
     @property
@@ -154,7 +155,8 @@ class NormalMeanVarianceNegativeLogProbLoss(DistributionNegativeLogProbLoss):
     def __init__(self, mean, variance, targets=None, seed=None):
         super().__init__(seed=seed)
         self._mean = check_2d(as_float_array(mean, "mean"), "mean")
-        self._variance = check_shape(_positive(variance, "variance"), self._mean.shape, "variance")
+        variance = check_shape(_positive(variance, "variance"), self._mean.shape, "variance")
+        self._variance = variance.astype(self._mean.dtype, copy=False)
         self._scale = np.sqrt(self._variance)
         self._targets = _targets_like(targets, self._mean.shape)
 
