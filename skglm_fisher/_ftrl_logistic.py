@@ -437,18 +437,20 @@ default='sum'
         return self
 
     def _split_validation(self, X, y_enc, sample_weight, rng):
+        """Hold out ``validation_fraction`` of the rows, stratified when every class can be
+        represented in both parts (a plain random split otherwise)."""
         idx = np.arange(X.shape[0])
+        if X.shape[0] < 2:
+            raise ValueError("early_stopping needs at least 2 rows to hold some out")
+        seed = rng.randint(np.iinfo(np.int32).max)
         try:
             train, val = train_test_split(
-                idx, test_size=self.validation_fraction, stratify=y_enc,
-                random_state=rng.randint(np.iinfo(np.int32).max),
+                idx, test_size=self.validation_fraction, stratify=y_enc, random_state=seed
             )
-        except ValueError as exc:
-            raise ValueError(
-                f"early_stopping could not hold out validation_fraction="
-                f"{self.validation_fraction} of {X.shape[0]} rows with every class in both "
-                f"parts: {exc}"
-            ) from exc
+        except ValueError:
+            train, val = train_test_split(
+                idx, test_size=self.validation_fraction, random_state=seed
+            )
         train.sort()
         sw_train = sw_val = None
         if sample_weight is not None:
@@ -458,7 +460,11 @@ default='sum'
     def _log_loss(self, X, y_enc, sample_weight) -> float:
         log_proba = self._log_proba(self._decision(X))
         losses = -log_proba[np.arange(X.shape[0]), y_enc.astype(np.intp)]
-        return float(np.average(losses, weights=sample_weight))
+        if sample_weight is None:
+            return float(losses.mean())
+        total = float(sample_weight.sum())
+        # All held-out rows weighted 0: no information, report a constant (no improvement).
+        return float(sample_weight @ losses) / total if total > 0 else 0.0
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
