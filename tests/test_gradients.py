@@ -1,0 +1,123 @@
+"""value_and_gradients_function: the tf.contrib.eager example, params, dy, fallbacks.
+
+TensorFlow's docstring example::
+
+    def f(x, y):
+        return x * x * x * y - x * y * y
+    val_grads_fn = tfe.value_and_gradients_function(f)
+    val_grads_fn(2.0, 3.0)   # (6.0, [27.0, -4.0])
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.special
+from numpy.testing import assert_allclose
+
+from skglm_fisher.gradients import ComplexStepWarning, value_and_gradients_function
+
+
+def f(x, y):
+    return x**3 * y - x * y**2
+
+
+def test_tensorflow_example():
+    value, grads = value_and_gradients_function(f)(2.0, 3.0)
+    assert value == 6.0
+    assert grads == [27.0, -4.0]  # complex step is exact here
+
+
+@pytest.mark.parametrize("params, expected", [(["x"], [27.0]), (["y"], [-4.0]), ([1], [-4.0]),
+                                              ([1, 0], [-4.0, 27.0]), (["y", "x"], [-4.0, 27.0])])
+def test_params_by_name_and_index(params, expected):
+    value, grads = value_and_gradients_function(f, params=params)(2.0, 3.0)
+    assert value == 6.0
+    assert grads == expected
+
+
+def test_array_arguments_and_summed_output():
+    x = np.array([1.0, 2.0, 3.0])
+    value, (grad,) = value_and_gradients_function(lambda x: x**2)(x)
+    assert_allclose(value, x**2)  # the value is returned as is
+    assert_allclose(grad, 2 * x, rtol=1e-15)  # the gradient is of its sum
+
+
+def test_dy_gives_vector_jacobian_product():
+    A = np.arange(6.0).reshape(2, 3)
+    x = np.array([0.5, -1.0, 2.0])
+    dy = np.array([1.0, -2.0])
+    _, (grad,) = value_and_gradients_function(lambda x: np.sin(A @ x))(x, dy=dy)
+    assert_allclose(grad, A.T @ (dy * np.cos(A @ x)), rtol=1e-14)
+    with pytest.raises(ValueError, match="dy has shape"):
+        value_and_gradients_function(lambda x: np.sin(A @ x))(x, dy=np.ones(3))
+
+
+def test_matrix_argument_keeps_its_shape():
+    W = np.arange(6.0).reshape(2, 3) / 10
+    _, (grad,) = value_and_gradients_function(lambda W: np.sum(np.exp(W)))(W)
+    assert grad.shape == W.shape
+    assert_allclose(grad, np.exp(W), rtol=1e-15)
+
+
+def test_vectorized_evaluation():
+    x = np.array([0.3, -0.7, 1.1])
+    g = value_and_gradients_function(lambda x: np.sum(np.tanh(x) ** 2, axis=-1), vectorized=True)
+    value, (grad,) = g(x)
+    assert_allclose(value, np.sum(np.tanh(x) ** 2))
+    assert_allclose(grad, 2 * np.tanh(x) / np.cosh(x) ** 2, rtol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [(["x", 1], "mix"), (["z"], "not positional parameters"), ([-1], "non-negative")],
+)
+def test_bad_params(params, match):
+    with pytest.raises(ValueError, match=match):
+        value_and_gradients_function(f, params=params)
+
+
+def test_bad_calls():
+    with pytest.raises(ValueError, match="out of range"):
+        value_and_gradients_function(f, params=[2])(2.0, 3.0)
+    with pytest.raises(ValueError, match="keyword"):
+        value_and_gradients_function(f)(2.0, y=3.0)
+    with pytest.raises(ValueError, match="method"):
+        value_and_gradients_function(f, method="forward")
+
+
+def _log_loss(w, X, y):
+    eta = X @ w
+    return np.mean(np.log1p(np.exp(eta)) - y * eta)
+
+
+def test_logistic_log_loss_against_finite_differences():
+    rng = np.random.default_rng(0)
+    X, y, w = rng.normal(size=(40, 4)), rng.integers(0, 2, 40).astype(float), rng.normal(size=4)
+    analytic = X.T @ (scipy.special.expit(X @ w) - y) / 40
+    _, (complex_step,) = value_and_gradients_function(_log_loss, params=["w"])(w, X, y)
+    _, (central,) = value_and_gradients_function(_log_loss, params=[0], method="central")(w, X, y)
+    assert_allclose(complex_step, analytic, rtol=1e-14)
+    assert_allclose(central, analytic, rtol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        # scipy.special.log_expit has no complex loop: TypeError
+        lambda w, X, y: -np.mean(y * scipy.special.log_expit(X @ w)
+                                 + (1 - y) * scipy.special.log_expit(-(X @ w))),
+        # np.abs drops the imaginary part and the result is real
+        lambda w, X, y: float(np.mean(np.abs(X @ w - y))),
+    ],
+    ids=["no-complex-loop", "real-result"],
+)
+def test_falls_back_to_central_differences_with_a_warning(loss):
+    rng = np.random.default_rng(1)
+    X, y, w = rng.normal(size=(20, 3)), rng.integers(0, 2, 20).astype(float), rng.normal(size=3)
+    with pytest.warns(ComplexStepWarning, match="central"):
+        _, (grad,) = value_and_gradients_function(loss, params=[0])(w, X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, (central,) = value_and_gradients_function(loss, params=[0], method="central")(w, X, y)
+    assert_allclose(grad, central)
