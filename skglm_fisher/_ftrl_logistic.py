@@ -88,7 +88,7 @@ default='sum'
         bias variable under the same optimizer).
     max_iter : int, default=100
         Maximum number of passes (epochs) over the data in :meth:`fit`.
-    tol : float or None, default=1e-4
+    tol : float or None, default=1e-3
         :meth:`fit` stops when the epoch's loss has not improved by ``tol`` for
         ``n_iter_no_change`` consecutive epochs (the progressive training loss, or the
         validation log-loss with ``early_stopping``). None: always run ``max_iter`` epochs.
@@ -197,7 +197,7 @@ default='sum'
         fit_intercept=True,
         regularize_intercept=False,
         max_iter=100,
-        tol=1e-4,
+        tol=1e-3,
         shuffle=True,
         random_state=None,
         warm_start=False,

@@ -214,11 +214,13 @@ def _sweep_binary_csr(X, y, sample_weight, w, n, z, intercept_state, head, batch
         if not unit_data:
             x_w *= data[k0:k1]
         counts_b = counts[start:stop]
-        if has_empty_rows:
+        if k1 == k0:
+            eta = np.zeros(stop - start)
+        elif has_empty_rows:
             row = np.repeat(np.arange(stop - start), counts_b)
             eta = np.bincount(row, x_w, minlength=stop - start)
         else:
-            eta = np.add.reduceat(x_w, indptr[start:stop] - k0) if k1 > k0 else np.zeros(0)
+            eta = np.add.reduceat(x_w, indptr[start:stop] - k0)
         if b:
             eta += b
         y_b = y[start:stop]
@@ -229,11 +231,12 @@ def _sweep_binary_csr(X, y, sample_weight, w, n, z, intercept_state, head, batch
         residual_x = np.repeat(residual, counts_b)
         if not unit_data:
             residual_x *= data[k0:k1]
-        g = np.bincount(inverse, residual_x, minlength=cols.shape[0])
-        w_new, n_new, z_new = _step(w_b, n.take(cols), z.take(cols), g, hyper)
-        w[cols] = w_new
-        n[cols] = n_new
-        z[cols] = z_new
+        if k1 > k0:
+            g = np.bincount(inverse, residual_x, minlength=cols.shape[0])
+            w_new, n_new, z_new = _step(w_b, n.take(cols), z.take(cols), g, hyper)
+            w[cols] = w_new
+            n[cols] = n_new
+            z[cols] = z_new
         if fit_intercept:
             b, bn, bz = _step_scalar(b, bn, bz, float(residual.sum()), intercept_hyper)
     if fit_intercept:
