@@ -111,15 +111,15 @@ def _working_quantities(model, y, eta0, offset, learning_rate, dispersion, sampl
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         w = loss.fisher_factor_diagonal()
         fisher_weight = np.square(w)
-        step = loss.quasi_gradient() / fisher_weight
+        z = loss.quasi_gradient()  # a fresh array: the working response is built in it
+        z /= fisher_weight
         if learning_rate is not None:
-            step = learning_rate * step
-        z = eta0 - step
+            z *= learning_rate
+        np.subtract(eta0, z, out=z)
         if offset is not None:
-            z = z - offset
-    z = np.where(valid & (fisher_weight > 0), z, 0.0)
-    w = np.where(valid, w, 0.0)
-    return w, z
+            z -= offset
+    z[~(valid & (fisher_weight > 0))] = 0.0
+    return np.where(valid, w, 0.0), z
 
 
 def _solve_step(X, w, z, penalty, prior, fast):

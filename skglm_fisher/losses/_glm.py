@@ -188,12 +188,14 @@ class GLMNegativeLogProbLoss(DistributionNegativeLogProbLoss):
         """``family(eta)``: ``(mean, variance, grad_mean)``, computed once."""
         return self._family(self._eta)
 
-    def _weighted(self, per_row):
-        """``per_row · s / phi``."""
+    def _weighted(self, per_row, in_place=False):
+        """``per_row · s / phi`` (overwriting ``per_row`` if ``in_place``)."""
+        if not in_place:
+            per_row = np.array(per_row)
         if self._sample_weight is not None:
-            per_row = per_row * self._sample_weight
+            per_row *= self._sample_weight
         if self._dispersion is not None:
-            per_row = per_row / self._dispersion
+            per_row /= self._dispersion
         return per_row
 
     # -- value and gradient ----------------------------------------------------------------
@@ -207,7 +209,11 @@ class GLMNegativeLogProbLoss(DistributionNegativeLogProbLoss):
         ``eta`` by ``-quasi_gradient() / fisher_diagonal()`` (TFP's ``(y - mu) / g``).
         """
         mean, variance, grad_mean = self.moments
-        return self._weighted((mean - self._require_targets()) * grad_mean / variance)
+        # In place on one fresh array: Fisher scoring calls this on millions of rows.
+        out = np.asarray(np.subtract(mean, self._require_targets()))
+        out *= grad_mean
+        out /= variance
+        return self._weighted(out, in_place=True)
 
     def gradient(self):
         """``d evaluate() / d eta = -(s / phi) · family.score(y, eta)``."""
@@ -219,12 +225,11 @@ class GLMNegativeLogProbLoss(DistributionNegativeLogProbLoss):
     @cached_property
     def _factor_diagonal(self):
         _, variance, grad_mean = self.moments
-        diagonal = grad_mean / np.sqrt(variance)
+        diagonal = np.asarray(grad_mean / np.sqrt(variance))  # fresh: updated in place, frozen
         if self._dispersion is not None:
-            diagonal = diagonal / np.sqrt(self._dispersion)
+            diagonal /= np.sqrt(self._dispersion)
         if self._sample_weight is not None:
-            diagonal = diagonal * np.sqrt(self._sample_weight)
-        diagonal = np.asarray(diagonal)  # a fresh array: safe to freeze
+            diagonal *= np.sqrt(self._sample_weight)
         diagonal.flags.writeable = False
         return diagonal
 
