@@ -17,5 +17,6 @@ Numeric core
 __version__ = "0.1.0"
 
 from skglm_fisher._ftrl_logistic import FTRLLogisticRegression  # noqa: E402
+from skglm_fisher._glm import FisherScoringGLM  # noqa: E402
 
-__all__ = ["FTRLLogisticRegression", "__version__"]
+__all__ = ["FTRLLogisticRegression", "FisherScoringGLM", "__version__"]

@@ -1,0 +1,291 @@
+"""Row-block views of a design matrix for the Fisher scoring solver.
+
+Every quantity a Fisher scoring pass needs is a sum over rows: the deviance, the score
+``Xᵀ r``, the weighted Gram ``Xᵀ diag(w) X``. A design therefore exposes one operation,
+:meth:`map_reduce`, which applies a kernel to consecutive row blocks and adds the results. The
+kernel sees a block with ``matvec``, ``rmatvec``, ``gram`` and ``dense`` and the matching slices
+of the per-row vectors (response, offset, sample weight), so one kernel serves dense arrays,
+sparse matrices, one-hot designs and Dask arrays.
+
+Conventions: coefficient vectors handed to a block exclude the intercept; ``gram(w,
+intercept=True)`` puts the intercept first. Blocks are small enough (a few MB) that all the
+temporaries of a kernel stay in cache and no n×p copy of ``X`` is ever made. Local designs run
+blocks on a few threads with BLAS held to one thread each, which pays for the elementwise work
+that numpy does on one core.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from functools import reduce
+from operator import add
+
+import numpy as np
+import scipy.sparse as sp
+
+from skglm_fisher.glm._gram import DEFAULT_CHUNK_BYTES, OneHotStructure, one_hot_structure
+
+__all__ = ["make_design", "LocalDesign", "DaskDesign", "is_dask_array"]
+
+#: Bytes of ``X`` in one row block.
+BLOCK_BYTES = 1 << 21
+#: Below this many stored elements a pass runs on one thread.
+PARALLEL_MIN_ELEMENTS = 1 << 21
+
+
+def is_dask_array(X) -> bool:
+    """True for a ``dask.array.Array`` (checked without importing dask)."""
+    return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "to_delayed")
+
+
+def _cpu_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class _Block:
+    """Rows ``start:stop`` of a local design."""
+
+    def __init__(self, design, start, stop):
+        self.design = design
+        self.start = start
+        self.stop = stop
+        self._X = None
+        self._other = None
+
+    @property
+    def n_rows(self) -> int:
+        return self.stop - self.start
+
+    @property
+    def X(self):
+        if self._X is None:
+            self._X = self.design.X[self.start : self.stop]
+        return self._X
+
+    @property
+    def other(self):
+        # The dense non-indicator columns of a one-hot block, extracted once per block.
+        if self._other is None:
+            self._other = self.design.structure.other_dense(self.design.X, self.start, self.stop)
+        return self._other
+
+    def matvec(self, coef):
+        """``X_block @ coef`` in float64."""
+        structure = self.design.structure
+        if structure is not None:
+            return structure.matvec(self.design.X, coef, self.start, self.stop, self.other)
+        eta = self.X @ coef
+        return np.asarray(eta, dtype=np.float64).ravel()
+
+    def rmatvec(self, values):
+        """``X_blockᵀ @ values`` in float64."""
+        structure = self.design.structure
+        if structure is not None:
+            return structure.rmatvec(self.design.X, values, self.start, self.stop, self.other)
+        if sp.issparse(self.X):
+            return np.asarray(self.X.T @ values, dtype=np.float64).ravel()
+        return np.asarray(values @ self.X, dtype=np.float64)
+
+    def gram(self, weights, intercept: bool):
+        """Summable part of ``[1, X]ᵀ diag(weights) [1, X]``; :meth:`LocalDesign.finish_gram`
+        turns a sum of parts into the matrix. Negative weights are allowed."""
+        structure = self.design.structure
+        if structure is not None:
+            codes = structure.codes[:, self.start : self.stop]
+            return structure.gram_pieces(codes, self.other, weights)
+        X = self.X
+        p = X.shape[1]
+        q = p + intercept
+        gram = np.empty((q, q))
+        core = gram[intercept:, intercept:]
+        if sp.issparse(X):
+            core[...] = (X.T @ X.multiply(weights[:, None]).tocsr()).toarray()
+        elif np.all(weights >= 0):
+            # BLAS syrk-class product of the scaled chunk; float32 chunks stay float32 here.
+            scaled = X * np.sqrt(weights).astype(X.dtype)[:, None]
+            core[...] = scaled.T @ scaled
+        else:
+            core[...] = X.T @ (X * weights.astype(X.dtype)[:, None])
+        if intercept:
+            border = np.asarray(X.T @ weights, dtype=np.float64).ravel()
+            gram[0, 1:] = border
+            gram[1:, 0] = border
+            gram[0, 0] = weights.sum()
+        return gram
+
+    def dense(self):
+        """The block as a dense float64 array (for the QR solver)."""
+        X = self.X
+        X = X.toarray() if sp.issparse(X) else X
+        return np.asarray(X, dtype=np.float64)
+
+
+class LocalDesign:
+    """A numpy or scipy.sparse design held in memory.
+
+    Parameters
+    ----------
+    X : ndarray or scipy.sparse matrix of shape (n, p)
+    y, offset, sample_weight : ndarray of shape (n,) or None
+        Per-row vectors sliced along with the blocks.
+    n_threads : int, optional
+        Threads for a pass; all available cores by default.
+    one_hot : bool, default=True
+        Look for one-hot blocks in CSR input (:func:`~skglm_fisher.glm._gram.one_hot_structure`).
+    """
+
+    def __init__(self, X, y=None, offset=None, sample_weight=None, *, n_threads=None, one_hot=True):
+        if sp.issparse(X) and X.format != "csr":
+            X = X.tocsr()
+        self.X = X
+        self.rows = (y, offset, sample_weight)
+        self.n_samples, self.n_features = X.shape
+        self.dtype = X.dtype
+        self.structure: OneHotStructure | None = None
+        if sp.issparse(X) and one_hot and self.n_samples >= 1024:
+            self.structure = one_hot_structure(X)
+        self.n_threads = _cpu_count() if n_threads is None else max(1, int(n_threads))
+        self._bounds = self._block_bounds()
+
+    def _block_bounds(self):
+        n = self.n_samples
+        if sp.issparse(self.X):
+            per_row = max(1.0, self.X.nnz / max(n, 1)) * 12
+            rows = 1 << 15 if self.structure is not None else int(BLOCK_BYTES // per_row)
+        else:
+            rows = BLOCK_BYTES // max(1, self.n_features * self.X.dtype.itemsize)
+        rows = int(min(max(rows, 256), 1 << 16))
+        return [(s, min(n, s + rows)) for s in range(0, n, rows)] or [(0, 0)]
+
+    @property
+    def blocks(self):
+        return self._bounds
+
+    def with_rows(self, y=None, offset=None, sample_weight=None):
+        """A view of the same ``X`` (and its one-hot structure) with other per-row vectors."""
+        other = object.__new__(LocalDesign)
+        other.__dict__.update(self.__dict__)
+        other.rows = (y, offset, sample_weight)
+        return other
+
+    def finish_gram(self, part, intercept: bool):
+        if self.structure is not None:
+            return self.structure.assemble(part, intercept=intercept)
+        return part
+
+    def _slices(self, start, stop):
+        return [None if v is None else v[start:stop] for v in self.rows]
+
+    def _run(self, fn, bounds, args):
+        parts = (fn(_Block(self, s, e), *self._slices(s, e), *args) for s, e in bounds)
+        return reduce(add, parts)
+
+    def map_reduce(self, fn, *args):
+        """``sum(fn(block, y_block, offset_block, weight_block, *args) for each block)``."""
+        bounds = self._bounds
+        size = self.X.nnz if sp.issparse(self.X) else self.n_samples * self.n_features
+        threads = min(self.n_threads, len(bounds))
+        if threads <= 1 or size < PARALLEL_MIN_ELEMENTS:
+            return self._run(fn, bounds, args)
+        groups = [list(g) for g in np.array_split(np.arange(len(bounds)), threads)]
+        with _single_threaded_blas(), ThreadPoolExecutor(threads) as pool:
+            futures = [pool.submit(self._run, fn, [bounds[i] for i in g], args) for g in groups]
+            return reduce(add, [f.result() for f in futures])
+
+
+class _single_threaded_blas:
+    """Hold BLAS to one thread while our own threads share the cores."""
+
+    _controller = None
+
+    def __enter__(self):
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+            self._limit = None
+            return self
+        if _single_threaded_blas._controller is None:
+            _single_threaded_blas._controller = ThreadpoolController()
+        self._limit = _single_threaded_blas._controller.limit(limits=1, user_api="blas")
+        return self
+
+    def __exit__(self, *exc):
+        if self._limit is not None:
+            self._limit.restore_original_limits()
+        return False
+
+
+def _dask_block_apply(fn, X, y, offset, sample_weight, args):
+    """Run ``fn`` on one in-memory Dask block (a local design of a single block)."""
+    design = LocalDesign(X, y, offset, sample_weight, n_threads=1, one_hot=False)
+    design._bounds = [(0, design.n_samples)]
+    return design.map_reduce(fn, *args)
+
+
+class DaskDesign:
+    """A ``dask.array`` design chunked by rows: each pass is one Dask graph whose per-block
+    results (Grams, scores, deviances) are summed, so ``X`` never leaves its workers.
+
+    Persist ``X`` (``X.persist()``) before fitting if it is computed from other arrays; each
+    Fisher scoring iteration reads every block once.
+    """
+
+    def __init__(self, X, y=None, offset=None, sample_weight=None):
+        import dask.array as da
+
+        if X.ndim != 2:
+            raise ValueError(f"Expected a 2-dimensional dask array; got {X.ndim} dimensions.")
+        if len(X.chunks[1]) != 1:
+            X = X.rechunk({1: -1})
+        self.X = X
+        self.n_samples, self.n_features = (int(d) for d in X.shape)
+        self.dtype = X.dtype
+        self.structure = None
+        self.n_threads = 1
+        self._row_chunks = X.chunks[0]
+        self._x_blocks = X.to_delayed().ravel().tolist()
+        self.rows = (y, offset, sample_weight)
+        self._row_blocks = []
+        for v in self.rows:
+            if v is None:
+                self._row_blocks.append([None] * len(self._x_blocks))
+                continue
+            v = da.asarray(v).rechunk((self._row_chunks,))
+            self._row_blocks.append(v.to_delayed().ravel().tolist())
+
+    @property
+    def blocks(self):
+        bounds = np.concatenate([[0], np.cumsum(self._row_chunks)])
+        return list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
+
+    def with_rows(self, y=None, offset=None, sample_weight=None):
+        return DaskDesign(self.X, y, offset, sample_weight)
+
+    def finish_gram(self, part, intercept: bool):
+        return part
+
+    def map_reduce(self, fn, *args):
+        import dask
+
+        ys, offsets, weights = self._row_blocks
+        parts = [
+            dask.delayed(_dask_block_apply)(fn, xb, yb, ob, wb, args)
+            for xb, yb, ob, wb in zip(self._x_blocks, ys, offsets, weights, strict=True)
+        ]
+        total = dask.delayed(lambda *p: reduce(add, p))(*parts)
+        return total.compute()
+
+
+def make_design(X, y=None, offset=None, sample_weight=None, *, n_threads=None):
+    """The design view of ``X``: :class:`DaskDesign` for Dask arrays, else :class:`LocalDesign`."""
+    if is_dask_array(X):
+        return DaskDesign(X, y, offset, sample_weight)
+    return LocalDesign(X, y, offset, sample_weight, n_threads=n_threads)
+
+
+# Re-exported for the solver's chunk sizing.
+__all__ += ["DEFAULT_CHUNK_BYTES"]
