@@ -437,6 +437,8 @@ def test_glm_weights_and_dispersion_scale_everything():
     np.testing.assert_allclose(weighted.gradient(), plain.gradient() * s / phi)
     np.testing.assert_allclose(weighted.fisher_diagonal(), plain.fisher_diagonal() * s / phi)
     np.testing.assert_allclose(weighted.hessian_diagonal(), plain.hessian_diagonal() * s / phi)
+    np.testing.assert_array_equal(weighted.multiply_fisher_factor_replicated_one_hot(()),
+                                  weighted.fisher_factor_diagonal())  # fmt: skip
     grad_mean = family(eta)[2]
     np.testing.assert_allclose(
         weighted.fisher_factor_diagonal(), grad_mean / np.sqrt(phi * family(eta)[1]) * np.sqrt(s)
