@@ -66,6 +66,7 @@ _FAMILIES = {
     "tweedie": lambda link, power: Tweedie(power, link or "log"),
     "negative_binomial": lambda link, power: NegativeBinomial(1.0, link or "log"),
 }
+_POSITIVE_LINKS = {"log", "softplus", "inverse", "inverse_squared", "sqrt"}
 _LINK_NAMES = {"auto", "identity", "log", "logit", "probit", "cloglog", "inverse",
                "inverse_squared", "sqrt", "softplus"}  # fmt: skip
 
@@ -77,6 +78,8 @@ def _package_version() -> str:
 
 
 def _loglik_sum(family, y, mu, sample_weight, dispersion):
+    if not np.isfinite(dispersion):
+        return np.nan
     return float(np.sum(log_likelihood_terms(family, y, mu, sample_weight, dispersion)))
 
 
@@ -643,10 +646,12 @@ class FisherScoringGLM(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         try:
-            low = self._get_family()._bounds()[0]
-        except (ValueError, TypeError, KeyError):
-            low = -np.inf
-        tags.target_tags.positive_only = bool(low >= 0)
+            family = self._get_family()
+            low, link = family._bounds()[0], family.link.name
+        except (ValueError, TypeError, KeyError, AttributeError):
+            low, link = -np.inf, None
+        # A link whose inverse is positive needs a positive mean, whatever the distribution.
+        tags.target_tags.positive_only = bool(low >= 0 or link in _POSITIVE_LINKS)
         return tags
 
     def __getstate__(self):

@@ -261,33 +261,39 @@ def _mean_pass(block, y, offset, sample_weight, family):
     if offset is not None:
         eta0 = eta0 - offset
     s = np.ones_like(y) if sample_weight is None else sample_weight
-    return np.array([s @ y, s.sum(), s @ eta0])
+    # Rows whose starting mean is outside the link's range (a negative y under a log link)
+    # do not vote for the start.
+    finite = np.isfinite(eta0)
+    return np.array([s @ y, s.sum(), s[finite] @ eta0[finite], s[finite].sum()])
 
 
 def intercept_only_fit(design, family, tol=1e-10, max_iter=50):
     """Fit ``eta = b + offset`` by scalar Fisher scoring with step halving.
 
-    Returns ``(b, deviance)``; the start is the weighted mean of the link of the family's
-    starting mean, which for the log link without offset is already the answer up to Jensen's gap.
+    Returns ``(b, deviance)``. Without an offset the answer is the link of the weighted mean of
+    ``y`` (the score equation of an intercept-only GLM is ``Σ s·(y - mu) = 0``); with one, the
+    start is the weighted mean of ``link(starting_mean) - offset``.
     """
-    sum_y, sum_w, sum_eta = design.map_reduce(_mean_pass, family)
+    sum_y, sum_w, sum_eta, sum_w_finite = design.map_reduce(_mean_pass, family)
     if sum_w <= 0:
         return 0.0, 0.0
-    b = sum_eta / sum_w
-    if design.rows[1] is None:
+    b = sum_eta / sum_w_finite if sum_w_finite > 0 else 0.0
+    has_offset = design.rows[1] is not None
+    if not has_offset:
         with np.errstate(all="ignore"):
             exact = family.linear_predictor(np.asarray([sum_y / sum_w]))[0]
         if np.isfinite(exact) and family.link.valid_eta(np.asarray([exact]))[0]:
             b = float(exact)
     dev, score, fisher = design.map_reduce(_intercept_pass, b, family)
     if not np.isfinite(dev):
-        # The mean of valid linear predictors is valid for the links with an interval domain.
+        where = "with this offset, " if has_offset else ""
         raise ValueError(
-            "Could not find a valid intercept-only start: the offset puts the linear "
-            f"predictor outside the domain of the {family.link.name!r} link."
+            f"No valid intercept-only start: {where}the {family.link.name!r} link cannot "
+            f"reproduce the mean of y ({sum_y / sum_w:.6g}). Use another link or family."
         )
     for _ in range(max_iter):
-        if fisher <= 0 or not np.isfinite(fisher):
+        # The Newton decrement score²/fisher predicts the deviance decrease of a full step.
+        if fisher <= 0 or not np.isfinite(fisher) or score * score / fisher <= tol * (dev + 0.1):
             break
         step = score / fisher
         for _ in range(MAX_HALVINGS):
