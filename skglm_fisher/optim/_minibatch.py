@@ -63,12 +63,15 @@ def ftrl_weights(accum: np.ndarray, linear: np.ndarray, hyper: FtrlHyper) -> np.
     >>> ftrl_weights(np.array([1.0, 4.0]), np.array([0.5, -3.0]), FtrlHyper(1.0, l1=1.0))
     array([0., 1.])
     """
-    return _weights(linear, hyper.sigma(accum), hyper)
+    return _weights(linear, np.array(hyper.sigma(accum), dtype=np.float64), hyper)
 
 
 def _weights(z: np.ndarray, sigma: np.ndarray, hyper: FtrlHyper) -> np.ndarray:
-    """``(sign(z) l1 - z) / q`` where ``|z| > l1``, else 0, given ``sigma = n**(-p)``."""
-    q = sigma / hyper.learning_rate
+    """``(sign(z) l1 - z) / q`` where ``|z| > l1``, else 0, given ``sigma = n**(-p)``.
+
+    ``sigma`` is overwritten.
+    """
+    q = np.divide(sigma, hyper.learning_rate, out=sigma)  # sigma is not needed afterwards
     if hyper.q_offset:
         q += hyper.q_offset
     # clip(z, -l1, l1) is z itself where |z| <= l1 (numerator exactly 0) and sign(z) l1
