@@ -357,9 +357,6 @@ class FisherScoringGLM(RegressorMixin, BaseEstimator):
                 if self.fit_intercept
                 else (np.asarray(self.coef_, dtype=np.float64))
             )
-        elif null_intercept is not None:
-            coef0 = np.zeros(p + 1)
-            coef0[0] = null_intercept
         problem = IRLSProblem(
             design=design, family=family, penalty=penalty, fit_intercept=self.fit_intercept,
             solver=self.solver, tol=self.tol, max_iter=self.max_iter,

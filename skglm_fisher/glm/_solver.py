@@ -414,8 +414,13 @@ class IRLSSolver:
 
     # -- named steps ----------------------------------------------------------------------
     def setup(self, coef0=None):
-        """Set ``state`` at the start: ``coef0`` if given and valid, else the intercept-only fit
-        (with the offset), else zeros. Evaluates the objective, gradient and information there."""
+        """Set ``state`` at the start and evaluate the objective, gradient and information there.
+
+        The start is ``coef0`` if given, valid, and no worse than the intercept-only fit (with
+        the offset); else that intercept-only fit; else zeros. (Newton steps for log-linear
+        models shrink an overestimated linear predictor by about one per iteration, so a bad
+        warm start can cost far more iterations than starting afresh.)
+        """
         pb = self.problem
         q = pb.design.n_features + pb.fit_intercept
         candidates = [] if coef0 is None else [np.asarray(coef0, dtype=np.float64)]
@@ -424,6 +429,14 @@ class IRLSSolver:
             start[0] = intercept_only_fit(pb.design, pb.family)[0]
             candidates.append(start)
         candidates.append(np.zeros(q))
+        if coef0 is not None and len(candidates) > 1:
+            objectives = []
+            for coef in candidates[:2]:
+                sums = self._evaluate(coef, gradient=False, gram=False)
+                valid = sums.n_invalid == 0 and np.isfinite(sums.deviance)
+                objectives.append(self._objective(coef, sums.deviance) if valid else np.inf)
+            if objectives[1] < objectives[0]:
+                candidates.pop(0)
         for coef in candidates:
             sums = self._evaluate(coef, gradient=True, gram=True)
             if sums.n_invalid == 0 and np.isfinite(sums.deviance):
