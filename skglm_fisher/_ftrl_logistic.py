@@ -334,9 +334,14 @@ default='sum'
             check_classification_targets(y)
         if y.shape[0] != n_samples:
             raise ValueError(f"X has {n_samples} rows but y has {y.shape[0]} labels")
-        codes = np.searchsorted(self.classes_, y)
-        codes = np.minimum(codes, len(self.classes_) - 1)
-        unseen = self.classes_[codes] != y
+        try:
+            codes = np.minimum(np.searchsorted(self.classes_, y), len(self.classes_) - 1)
+            unseen = self.classes_[codes] != y
+        except TypeError as exc:
+            raise ValueError(
+                f"y labels of type {y.dtype} cannot be compared with classes_ "
+                f"{self.classes_.tolist()}"
+            ) from exc
         if np.any(unseen):
             raise ValueError(
                 f"y contains labels not in classes_ {self.classes_.tolist()}: "

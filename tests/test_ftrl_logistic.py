@@ -281,6 +281,23 @@ def test_partial_fit_input_errors():
         FTRLLogisticRegression(class_weight="balanced").partial_fit(X, y, classes=[0, 1])
     with pytest.raises(ValueError, match="at least 2 classes"):
         FTRLLogisticRegression().fit(X, np.zeros(len(y)))
+    with pytest.raises(ValueError, match="cannot be compared"):
+        clf.partial_fit(X[:2], np.array(["a", 1], dtype=object))
+
+
+def test_coef_is_the_function_of_the_ftrl_state():
+    from skglm_fisher.optim._minibatch import ftrl_weights
+
+    X, y = _problem(n_classes=3, seed=12)
+    clf = FTRLLogisticRegression(batch_size=8, l1_regularization_strength=0.5,
+                                 l2_regularization_strength=0.1, beta=1.0)
+    clf.partial_fit(sp.csr_matrix(X), y, classes=[0, 1, 2])
+    clf.partial_fit(X, y)
+    p = X.shape[1]
+    assert_array_equal(clf.coef_, ftrl_weights(clf.accumulator_[:, :p], clf.linear_[:, :p],
+                                               clf._hyper()))
+    assert_array_equal(clf.intercept_, ftrl_weights(clf.accumulator_[:, p], clf.linear_[:, p],
+                                                    clf._intercept_hyper()))
 
 
 def test_partial_fit_counts():
