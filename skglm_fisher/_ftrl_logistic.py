@@ -507,6 +507,11 @@ default='sum'
         X = self._validate_X(X, reset=first)
         if first:
             self.classes_ = classes
+        elif self.accumulator_.shape[1] != self.n_features_in_ + int(self.fit_intercept):
+            raise ValueError(
+                "fit_intercept was changed after the FTRL state was created; call fit, or "
+                "restore the setting, before partial_fit"
+            )
         y_enc, sample_weight = self._encode(
             y, sample_weight, X.shape[0], allow_balanced=False, check_targets=False
         )

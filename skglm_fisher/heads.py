@@ -4,12 +4,14 @@ A head turns logits (the linear predictor ``eta``) and labels into a scalar trai
 gradient with respect to the logits, a dictionary of predictions and evaluation metrics.
 Reductions of the weighted per-example losses ``w_i l_i`` over a batch of ``n`` elements:
 
-=========================== ==================================
-``'sum'``                   ``sum(w l)``
-``'sum_over_batch_size'``   ``sum(w l) / n`` (not ``sum(w)``)
-``'mean'``                  ``sum(w l) / sum(w)``
+============================ ==================================
+reduction                    reduced loss
+============================ ==================================
+``'sum'``                    ``sum(w l)``
+``'sum_over_batch_size'``    ``sum(w l) / n`` (not ``sum(w)``)
+``'mean'``                   ``sum(w l) / sum(w)``
 ``'sum_by_nonzero_weights'`` ``sum(w l) / #(w != 0)``
-=========================== ==================================
+============================ ==================================
 
 A zero denominator gives a zero loss (and gradient), as TensorFlow's safe division does.
 """

@@ -281,6 +281,10 @@ def test_partial_fit_input_errors():
         FTRLLogisticRegression(class_weight="balanced").partial_fit(X, y, classes=[0, 1])
     with pytest.raises(ValueError, match="at least 2 classes"):
         FTRLLogisticRegression().fit(X, np.zeros(len(y)))
+    with pytest.raises(ValueError, match="fit_intercept was changed"):
+        FTRLLogisticRegression(fit_intercept=False).partial_fit(X, y, classes=[0, 1]).set_params(
+            fit_intercept=True
+        ).partial_fit(X, y)
     with pytest.raises(ValueError, match="cannot be compared"):
         clf.partial_fit(X[:2], np.array(["a", 1], dtype=object))
 
