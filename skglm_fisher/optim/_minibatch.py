@@ -127,6 +127,13 @@ def _unique_columns(columns: np.ndarray, mark: np.ndarray, arange: np.ndarray):
     return columns.take(unique_at), ids.take(representative)
 
 
+def _max_batch_entries(indptr: np.ndarray, batch_size: int) -> int:
+    """Largest number of stored entries in one batch of rows."""
+    n_rows = indptr.shape[0] - 1
+    bounds = indptr[np.r_[np.arange(0, n_rows, batch_size), n_rows]]
+    return int(np.diff(bounds).max(initial=0))
+
+
 def ftrl_sweep(
     X,
     y: np.ndarray,
@@ -200,7 +207,7 @@ def _sweep_binary_csr(X, y, sample_weight, w, n, z, intercept_state, head, batch
     counts = np.diff(indptr)
     has_empty_rows = bool(np.any(counts == 0))
     mark = np.empty(w.shape[0], dtype=np.intp)
-    arange = np.arange(int(counts.max(initial=0)) * batch_size + 1, dtype=np.intp)
+    arange = np.arange(_max_batch_entries(indptr, batch_size) + 1, dtype=np.intp)
     fit_intercept = intercept_state is not None
     if fit_intercept:
         b, bn, bz = (float(v) for v in intercept_state[:, 0])
@@ -258,7 +265,7 @@ def _sweep_generic(X, y, sample_weight, coef, accum, linear, intercept_state, he
         indptr = X.indptr.astype(np.intp, copy=False)
         indices = X.indices.astype(np.intp, copy=False)
         mark = np.empty(n_features, dtype=np.intp)
-        arange = np.arange(int(np.diff(indptr).max(initial=0)) * batch_size + 1, dtype=np.intp)
+        arange = np.arange(_max_batch_entries(indptr, batch_size) + 1, dtype=np.intp)
     loss_sum = 0.0
     for start in range(0, n_rows, batch_size):
         stop = min(start + batch_size, n_rows)
