@@ -502,9 +502,10 @@ def test_partial_fit_normal_is_exact_recursive_least_squares(alpha):
         np.testing.assert_allclose(stream.information_, full.information_, rtol=1e-9)
 
 
-def test_partial_fit_poisson_approaches_the_full_fit():
-    # One Fisher step per batch at the running coefficients: the gap to the full fit shrinks
-    # as data accumulate (measured: ~2e-3 after 2,000 rows, ~3e-4 after 20,000).
+def test_partial_fit_poisson_stays_close_to_the_full_fit():
+    # One Fisher step per batch at the running coefficients. Measured on this stream: the gap
+    # to the full fit is ~1e-4 after 2,000 rows and ~5e-5 after 20,000, about 1% of a standard
+    # error throughout (the streamed estimate is as efficient as the full fit).
     rng = np.random.default_rng(1)
     n = 20_000
     X = rng.normal(size=(n, 3))
@@ -520,9 +521,9 @@ def test_partial_fit_poisson_approaches_the_full_fit():
             full = FisherScoringGLM(family="poisson")
             full.fit(X[:seen], y[:seen], offset=offset[:seen])
             gaps[seen] = np.max(np.abs(stream.coef_ - full.coef_))
-            # The streamed error is well inside the sampling uncertainty.
-            assert gaps[seen] < 0.25 * full.std_errors_.min()
-    assert gaps[n] < gaps[2000] < 5e-3
+            assert gaps[seen] < 0.05 * full.std_errors_.min()
+            np.testing.assert_allclose(stream.std_errors_, full.std_errors_, rtol=1e-2)
+    assert gaps[n] < 2e-4
 
 
 # ----------------------------------------------------------------------------------------------

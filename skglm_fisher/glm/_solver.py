@@ -34,6 +34,7 @@ import numpy as np
 import scipy.linalg
 from sklearn.exceptions import ConvergenceWarning
 
+from skglm_fisher.glm._design import single_threaded_blas
 from skglm_fisher.glm._families import ExponentialFamily
 from skglm_fisher.glm._fisher import SingularInformationWarning
 
@@ -187,18 +188,22 @@ def evaluate_pass(block, y, offset, sample_weight, coef, job: PassJob) -> PassSu
         if sample_weight is not None:
             score = score * sample_weight
             fisher = fisher * sample_weight
+    weights = border = None
+    if job.gram == "observed":
+        weights = _observed_weights(family, eta, mu, variance, grad_mean, residual, fisher,
+                                    sample_weight)  # fmt: skip
+    elif job.gram == "meat":
+        weights = score * score
+    elif job.gram is not None:
+        weights = fisher
     if job.gradient or job.qr:
-        gradient = block.rmatvec(score)
-        out.gradient = np.concatenate([[score.sum()], gradient]) if job.fit_intercept else gradient
-    if job.gram is not None:
-        if job.gram == "observed":
-            weights = _observed_weights(family, eta, mu, variance, grad_mean, residual, fisher,
-                                        sample_weight)  # fmt: skip
-        elif job.gram == "meat":
-            weights = score * score
+        if weights is not None and job.fit_intercept:
+            gradient, border = block.rmatvec_pair(score, weights)
         else:
-            weights = fisher
-        out.gram = block.gram(weights, job.fit_intercept)
+            gradient = block.rmatvec(score)
+        out.gradient = np.concatenate([[score.sum()], gradient]) if job.fit_intercept else gradient
+    if weights is not None:
+        out.gram = block.gram(weights, job.fit_intercept, border)
     if job.qr:
         out.rfactor = _block_rfactor(block, fisher, _safe_ratio(score, fisher), job.fit_intercept)
     return out
@@ -338,6 +343,9 @@ class IRLSProblem:
     max_iter: int = 100
     learning_rate: float = 1.0
     verbose: int = 0
+    #: Extra :class:`PassJob` fields for the pass at the final coefficients (a log-likelihood
+    #: ``row_statistic``, ``boundary``, a ``'meat'`` gram), so the caller needs no pass of its own.
+    final_job: dict | None = None
 
     @property
     def constant_information(self) -> bool:
@@ -388,6 +396,7 @@ class IRLSResult:
     gram: np.ndarray  # unpenalised Fisher information at coef
     information: np.ndarray  # gram + diag(penalty)
     singular: bool
+    final_sums: PassSums | None = None  # the pass at coef with ``final_job``, if it ran
 
 
 class IRLSSolver:
@@ -413,20 +422,23 @@ class IRLSSolver:
         self._constant_gram = None
 
     # -- named steps ----------------------------------------------------------------------
-    def setup(self, coef0=None):
+    def setup(self, coef0=None, intercept0=None):
         """Set ``state`` at the start and evaluate the objective, gradient and information there.
 
         The start is ``coef0`` if given, valid, and no worse than the intercept-only fit (with
-        the offset); else that intercept-only fit; else zeros. (Newton steps for log-linear
-        models shrink an overestimated linear predictor by about one per iteration, so a bad
-        warm start can cost far more iterations than starting afresh.)
+        the offset; ``intercept0`` if already known); else that fit; else zeros. (Newton steps
+        for log-linear
+        models shrink an overestimated linear predictor by about one per iteration, so a bad warm
+        start can cost far more iterations than starting afresh.)
         """
         pb = self.problem
         q = pb.design.n_features + pb.fit_intercept
         candidates = [] if coef0 is None else [np.asarray(coef0, dtype=np.float64)]
         if pb.fit_intercept:
             start = np.zeros(q)
-            start[0] = intercept_only_fit(pb.design, pb.family)[0]
+            if intercept0 is None:
+                intercept0 = intercept_only_fit(pb.design, pb.family)[0]
+            start[0] = intercept0
             candidates.append(start)
         candidates.append(np.zeros(q))
         if coef0 is not None and len(candidates) > 1:
@@ -516,14 +528,16 @@ class IRLSSolver:
         weights of the last iteration.
         """
         pb, st = self.problem, self.state
+        final_sums = None
         if st.converged and st.step is not None and np.any(st.step != 0):
             coef = st.coef + pb.learning_rate * st.step
-            sums = self._evaluate(coef, gradient=False, gram=False)
+            sums = self._evaluate(coef, gradient=False, gram=False, extra=pb.final_job)
             allowed = st.objective + 1e-12 * abs(st.objective) + 1e-300
             if sums.n_invalid == 0 and self._objective(coef, sums.deviance) <= allowed:
                 st.coef, st.deviance, st.pearson = coef, sums.deviance, sums.pearson
                 st.objective = self._objective(coef, sums.deviance)
                 st.n_iter += 1
+                final_sums = sums
         if not st.converged:
             reason = (
                 "the step-halving line search could not decrease the objective"
@@ -551,39 +565,46 @@ class IRLSSolver:
             gram=gram,
             information=gram + np.diag(pb.penalty),
             singular=st.singular,
+            final_sums=final_sums if pb.final_job else None,
         )
 
-    def solve(self, coef0=None) -> IRLSResult:
-        """Run ``setup`` then iterate ``inner_solve`` / ``check_convergence`` / ``line_search``."""
-        self.setup(coef0)
-        st = self.state
-        while True:
-            self.inner_solve()
-            if self.check_convergence():
-                break
-            if st.n_iter >= self.problem.max_iter or not self.line_search():
-                break
-            st.n_iter += 1
-        return self.finalize()
+    def solve(self, coef0=None, intercept0=None) -> IRLSResult:
+        """Run ``setup`` then iterate ``inner_solve`` / ``check_convergence`` / ``line_search``.
+
+        BLAS runs on one thread throughout (see :class:`single_threaded_blas`); the passes over
+        the rows use the cores through the design's own threads.
+        """
+        with single_threaded_blas():
+            self.setup(coef0, intercept0)
+            st = self.state
+            while True:
+                self.inner_solve()
+                if self.check_convergence():
+                    break
+                if st.n_iter >= self.problem.max_iter or not self.line_search():
+                    break
+                st.n_iter += 1
+            return self.finalize()
 
     # -- helpers --------------------------------------------------------------------------
     def _objective(self, coef, deviance):
         return 0.5 * deviance + 0.5 * float(self.problem.penalty @ (coef * coef))
 
-    def _evaluate(self, coef, gradient, gram) -> PassSums:
+    def _evaluate(self, coef, gradient, gram, extra=None) -> PassSums:
         pb = self.problem
         want_gram = (
             gram
             and pb.solver != "qr"
             and not (pb.constant_information and self._constant_gram is not None)
         )
-        job = PassJob(
-            family=pb.family,
-            fit_intercept=pb.fit_intercept,
-            gradient=gradient,
-            gram=pb.gram_kind if want_gram else None,
-            qr=gram and pb.solver == "qr",
-        )
+        fields = {
+            "family": pb.family,
+            "fit_intercept": pb.fit_intercept,
+            "gradient": gradient,
+            "gram": pb.gram_kind if want_gram else None,
+            "qr": gram and pb.solver == "qr",
+        }
+        job = PassJob(**{**fields, **(extra or {})})
         sums = pb.design.map_reduce(evaluate_pass, coef, job)
         if gram and pb.constant_information and sums.n_invalid == 0:
             if self._constant_gram is None:
