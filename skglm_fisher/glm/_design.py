@@ -160,6 +160,9 @@ class LocalDesign:
         if sp.issparse(X) and one_hot and self.n_samples >= 1024:
             self.structure = one_hot_structure(X)
         self.n_threads = _cpu_count() if n_threads is None else max(1, int(n_threads))
+        if self.structure is not None:
+            # np.bincount holds the GIL for much of its work: threads do not pay (measured).
+            self.n_threads = 1
         self._bounds = self._block_bounds()
 
     def _block_bounds(self):

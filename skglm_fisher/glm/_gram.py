@@ -223,27 +223,28 @@ class OneHotStructure:
         out = np.zeros(self._n_pieces)
         off = self._offsets
         sizes = self.sizes
-        weighted_other = other * weights[:, None] if other.shape[1] else other
+        # One contiguous row of weighted values per other column (bincount wants contiguous).
+        weighted_other = (other * weights[:, None]).T.copy() if other.shape[1] else None
+        keys = [codes[b].astype(np.intp) for b in range(self.n_blocks)]
         for b in range(self.n_blocks):
             size = sizes[b] + 1
             pos, _ = off[("diag", b)]
-            out[pos : pos + size] = np.bincount(codes[b], weights, minlength=size)
+            out[pos : pos + size] = np.bincount(keys[b], weights, minlength=size)
             for j in range(other.shape[1]):
                 pos, _ = off[("other", b, j)]
-                out[pos : pos + size] = np.bincount(codes[b], weighted_other[:, j], size)
-            key_b = codes[b].astype(np.intp)
+                out[pos : pos + size] = np.bincount(keys[b], weighted_other[j], size)
             for c in range(b + 1, self.n_blocks):
                 pos, shape = off[("cross", b, c)]
                 size = shape[0] * shape[1]
-                key = key_b * shape[1]
-                key += codes[c]
+                key = keys[b] * shape[1]
+                key += keys[c]
                 out[pos : pos + size] = np.bincount(key, weights, size)
         m = other.shape[1]
         if m:
             pos, _ = off["other_other"]
-            out[pos : pos + m * m] = (other.T @ weighted_other).ravel()
+            out[pos : pos + m * m] = (weighted_other @ other).ravel()
             pos, _ = off["intercept_other"]
-            out[pos : pos + m] = weighted_other.sum(axis=0)
+            out[pos : pos + m] = weighted_other.sum(axis=1)
         pos, _ = off["intercept"]
         out[pos] = weights.sum()
         return out
@@ -290,7 +291,7 @@ def one_hot_structure(
     *,
     max_blocks: int = 64,
     max_other: int = 64,
-    chunk_nnz: int = 1 << 20,
+    chunk_nnz: int = 1 << 18,
     sample_rows: int = 1 << 16,
 ):
     """Find the one-hot blocks of a CSR matrix, or return None when the design has none.
@@ -327,7 +328,9 @@ def one_hot_structure(
     if n_indicator == 0 or n_indicator > 4096 or p - n_indicator > max_other:
         return None
     sample = min(n, sample_rows)
-    found = _one_hot_blocks(X, indicator, [(0, sample)], max_blocks)
+    found = _one_hot_blocks(
+        X, indicator, _row_ranges(X.indptr[: sample + 1], chunk_nnz), max_blocks
+    )
     if found is None:
         return None
     codes = _one_hot_codes(X, *found, chunk_nnz)
@@ -339,7 +342,8 @@ def one_hot_structure(
         return None
     starts, sizes = found
     other = np.flatnonzero(~indicator)
-    return OneHotStructure(starts, sizes, codes, other, _other_layout(X, other), p)
+    layout = _other_layout(X, other, chunk_nnz)
+    return OneHotStructure(starts, sizes, codes, other, layout, p)
 
 
 def _one_hot_blocks(X, indicator, row_ranges, max_blocks):
@@ -410,21 +414,27 @@ def _one_hot_codes(X, starts, sizes, chunk_nnz):
     return codes if filled == stored else None
 
 
-def _other_layout(X, other):
+def _other_layout(X, other, chunk_nnz):
     """'trailing'/'leading' when every row stores every other column at its end/start."""
     m = other.size
     n, p = X.shape
-    if m == 0 or np.any(np.diff(X.indptr) < m):
+    if m == 0:
         return "scatter"
     if np.array_equal(other, np.arange(p - m, p)):
-        positions = X.indptr[1:, None] - m + np.arange(m)
+        layout, first = "trailing", other[0] - p
     elif np.array_equal(other, np.arange(m)):
-        positions = X.indptr[:-1, None] + np.arange(m)
+        layout, first = "leading", 0
     else:
         return "scatter"
-    if np.array_equal(X.indices[positions], np.broadcast_to(other, (n, m))):
-        return "trailing" if other[0] == p - m else "leading"
-    return "scatter"
+    indptr = X.indptr
+    for start, stop in _row_ranges(indptr, chunk_nnz):
+        if np.any(np.diff(indptr[start : stop + 1]) < m):
+            return "scatter"
+        base = indptr[start + 1 : stop + 1] if layout == "trailing" else indptr[start:stop]
+        positions = base[:, None] + (first + np.arange(m))
+        if not np.array_equal(X.indices[positions], np.broadcast_to(other, positions.shape)):
+            return "scatter"
+    return layout
 
 
 def _row_ranges(indptr, chunk_nnz):
