@@ -272,7 +272,7 @@ def _mean_pass(block, y, offset, sample_weight, family):
     return np.array([s @ y, s.sum(), s[finite] @ eta0[finite], s[finite].sum()])
 
 
-def intercept_only_fit(design, family, tol=1e-10, max_iter=50):
+def intercept_only_fit(design, family, tol=1e-12, max_iter=50):
     """Fit ``eta = b + offset`` by scalar Fisher scoring with step halving.
 
     Returns ``(b, deviance)``. Without an offset the answer is the link of the weighted mean of
@@ -297,10 +297,12 @@ def intercept_only_fit(design, family, tol=1e-10, max_iter=50):
             f"reproduce the mean of y ({sum_y / sum_w:.6g}). Use another link or family."
         )
     for _ in range(max_iter):
-        # The Newton decrement score²/fisher predicts the deviance decrease of a full step.
-        if fisher <= 0 or not np.isfinite(fisher) or score * score / fisher <= tol * (dev + 0.1):
+        if fisher <= 0 or not np.isfinite(fisher):
             break
         step = score / fisher
+        # Newton converges quadratically here: iterate until the step is at rounding level.
+        if abs(step) <= tol * (1.0 + abs(b)):
+            break
         for _ in range(MAX_HALVINGS):
             new_dev, new_score, new_fisher = design.map_reduce(_intercept_pass, b + step, family)
             if np.isfinite(new_dev) and new_dev <= dev * (1 + 1e-12) + 1e-300:
@@ -308,10 +310,7 @@ def intercept_only_fit(design, family, tol=1e-10, max_iter=50):
             step /= 2
         else:
             break
-        b, decrease = b + step, dev - new_dev
-        dev, score, fisher = new_dev, new_score, new_fisher
-        if abs(decrease) <= tol * (abs(dev) + 0.1):
-            break
+        b, dev, score, fisher = b + step, new_dev, new_score, new_fisher
     return float(b), float(dev)
 
 

@@ -1,0 +1,289 @@
+"""The IRLS solver, the row-block designs and the one-hot Gram."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from skglm_fisher import glm
+from skglm_fisher.glm._design import LocalDesign, make_design
+from skglm_fisher.glm._gram import one_hot_structure, weighted_gram
+from skglm_fisher.glm._solver import (
+    IRLSProblem,
+    IRLSSolver,
+    PassJob,
+    _observed_weights,
+    _stack_r,
+    _variance_derivative,
+    evaluate_pass,
+    intercept_only_fit,
+    solve_information,
+)
+
+
+def _poisson_data(n=400, p=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p))
+    offset = np.log(rng.uniform(0.5, 2.0, n))
+    y = rng.poisson(np.exp(0.2 + X @ np.linspace(0.4, -0.2, p) + offset)).astype(float)
+    return X, y, offset, rng.uniform(0.5, 2.0, n)
+
+
+def _one_hot(n=2000, levels=(3, 6, 4), numeric=2, seed=0, drop_first=False):
+    rng = np.random.default_rng(seed)
+    parts, codes = [], []
+    for k in levels:
+        c = rng.integers(0, k, n)
+        codes.append(c)
+        rows = np.flatnonzero(c >= drop_first)
+        shape = (n, k - drop_first)
+        parts.append(sp.csr_matrix((np.ones(rows.size), (rows, c[rows] - drop_first)), shape=shape))
+    parts.append(sp.csr_matrix(rng.normal(size=(n, numeric))))
+    return sp.hstack(parts, format="csr"), codes
+
+
+# ----------------------------------------------------------------------------------------------
+# The solver against the TFP-faithful core, and its named steps
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("family", [glm.Poisson(), glm.Bernoulli(), glm.Gamma(2.0, "log")])
+def test_solver_matches_the_core_fit(family):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 2))
+    eta = 0.3 + X @ [0.5, -0.4]
+    y = np.clip(family.sample(eta, seed=rng), 0, None)
+    if family.name == "Gamma":
+        y = np.maximum(y, 1e-3)
+    problem = IRLSProblem(make_design(X, y), family, np.zeros(3), tol=1e-14)
+    result = IRLSSolver(problem).solve()
+    criterion = glm.convergence_criteria_small_relative_norm_weights_change(tolerance=1e-12)
+    core, _, converged, _ = glm.fit(
+        np.column_stack([np.ones(300), X]), y, family, convergence_criteria_fn=criterion,
+        maximum_iterations=200,
+    )  # fmt: skip
+    np.testing.assert_allclose(result.coef, core, rtol=1e-7, atol=1e-10)
+    assert result.converged and converged
+
+
+def test_objective_never_rises_and_steps_halve_from_a_bad_start():
+    X, y, offset, _ = _poisson_data()
+    problem = IRLSProblem(make_design(X, y, offset), glm.Poisson(), np.zeros(4), tol=1e-12)
+    solver = IRLSSolver(problem)
+    objectives = []
+    original = solver.update_information
+
+    def record(sums):
+        original(sums)
+        objectives.append(solver.state.objective)
+
+    solver.update_information = record
+    result = solver.solve(coef0=np.array([8.0, 6.0, -6.0, 6.0]))
+    assert result.converged
+    # The bad start (a huge objective) loses against the intercept-only start.
+    assert objectives[0] < 1e4
+    assert np.all(np.diff(objectives) <= 1e-9 * np.abs(objectives[1:]))
+
+
+def test_step_halving_keeps_the_linear_predictor_in_the_links_domain():
+    # Gamma with the inverse link: a full step would make 1/mu negative on some rows.
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-1, 1, size=(200, 1))
+    y = rng.gamma(5.0, 1 / (1.0 + 0.95 * x[:, 0]) / 5.0)
+    problem = IRLSProblem(make_design(x, y), glm.Gamma(1.0, "inverse"), np.zeros(2), tol=1e-12)
+    solver = IRLSSolver(problem)
+    result = solver.solve()
+    assert result.converged
+    assert np.all(result.coef[0] + x[:, 0] * result.coef[1] > 0)
+
+
+def test_constant_information_is_computed_once():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 3))
+    y = rng.gamma(2.0, np.exp(0.5 + X @ [0.3, -0.2, 0.1]) / 2)
+    design = make_design(X, y)
+    grams = []
+
+    def counting(block, *args):
+        sums = evaluate_pass(block, *args)
+        grams.append(sums.gram is not None)
+        return sums
+
+    class CountingDesign:
+        def __getattr__(self, name):
+            return getattr(design, name)
+
+        def map_reduce(self, fn, *args):
+            return design.map_reduce(counting if fn is evaluate_pass else fn, *args)
+
+    problem = IRLSProblem(CountingDesign(), glm.Gamma(1.0, "log"), np.zeros(4), tol=1e-12)
+    result = IRLSSolver(problem).solve()
+    assert result.converged and result.n_iter > 2
+    assert sum(grams) == len(design.blocks)  # one pass computed a Gram
+
+
+def test_qr_and_cholesky_steps_agree():
+    X, y, offset, sw = _poisson_data(seed=4)
+    penalty = np.r_[0.0, np.full(3, 2.0)]
+    results = []
+    for solver in ("cholesky", "qr", "observed"):
+        problem = IRLSProblem(make_design(X, y, offset, sw), glm.Poisson(), penalty,
+                              solver=solver, tol=1e-14)  # fmt: skip
+        results.append(IRLSSolver(problem).solve())
+    for other in results[1:]:
+        np.testing.assert_allclose(other.coef, results[0].coef, rtol=1e-10)
+        np.testing.assert_allclose(other.information, results[0].information, rtol=1e-8)
+
+
+def test_intercept_only_fit_with_offset_is_the_closed_form():
+    X, y, offset, sw = _poisson_data(seed=5)
+    b, deviance = intercept_only_fit(make_design(X, y, offset, sw), glm.Poisson())
+    expected = np.log(np.sum(sw * y) / np.sum(sw * np.exp(offset)))
+    np.testing.assert_allclose(b, expected, rtol=1e-10)
+    mu = np.exp(expected + offset)
+    np.testing.assert_allclose(deviance, glm.Poisson().deviance(y, mu, sw), rtol=1e-12)
+
+
+def test_solve_information_falls_back_to_minimum_norm():
+    a = np.array([[1.0, 1.0], [1.0, 1.0]])
+    x, fell_back = solve_information(a, np.zeros(2), np.array([2.0, 2.0]))
+    assert fell_back
+    np.testing.assert_allclose(x, np.linalg.pinv(a) @ [2.0, 2.0])
+    # Badly scaled but well-posed: the equilibrated Cholesky does not mistake it for singular.
+    scaled = np.diag([1e8, 1e-8])
+    x, fell_back = solve_information(scaled, np.zeros(2), np.array([1.0, 1.0]))
+    assert not fell_back
+    np.testing.assert_allclose(x, [1e-8, 1e8])
+
+
+# ----------------------------------------------------------------------------------------------
+# Derivatives used by the observed-information step, against finite differences
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "family",
+    [glm.Gamma(1.0, "log"), glm.Gamma(2.0, "identity"), glm.Poisson("sqrt"),
+     glm.Bernoulli("probit"), glm.InverseGaussian(1.0, "log"), glm.Tweedie(1.5, "log"),
+     glm.NegativeBinomial(2.0, "identity"), glm.Normal(1.0, "log")],
+    ids=repr,
+)  # fmt: skip
+def test_observed_weights_are_minus_the_score_derivative(family):
+    rng = np.random.default_rng(6)
+    eta = rng.uniform(0.3, 1.2, 50)
+    y = family.mean(eta) * rng.uniform(0.2, 2.0, 50)
+    if family.name == "Bernoulli":
+        y = (rng.random(50) < 0.5).astype(float)
+    mu, variance, grad_mean = family(eta)
+    fisher = grad_mean**2 / variance
+    observed = _observed_weights(family, eta, mu, variance, grad_mean, y - mu, fisher, None)
+    h = 1e-6
+    numeric = -(family.score(y, eta + h) - family.score(y, eta - h)) / (2 * h)
+    positive = numeric >= 0
+    np.testing.assert_allclose(observed[positive], numeric[positive], rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(observed[~positive], fisher[~positive])
+
+
+@pytest.mark.parametrize(
+    "family",
+    [glm.Poisson(), glm.Gamma(2.0), glm.Bernoulli(), glm.Tweedie(1.3), glm.NegativeBinomial(3.0),
+     glm.InverseGaussian(2.0), glm.Normal(1.5), glm.Binomial(5.0)],
+    ids=repr,
+)  # fmt: skip
+def test_variance_derivative(family):
+    mu = np.linspace(0.1, 0.9, 9)
+    h = 1e-6
+    numeric = (family.variance(mu + h) - family.variance(mu - h)) / (2 * h)
+    np.testing.assert_allclose(_variance_derivative(family, mu), numeric, rtol=1e-7, atol=1e-9)
+
+
+# ----------------------------------------------------------------------------------------------
+# Designs: dense, sparse, one-hot and threads give the same sums
+# ----------------------------------------------------------------------------------------------
+def _all_sums(design, coef, family):
+    job = PassJob(family, True, gradient=True, gram="fisher")
+    sums = design.map_reduce(evaluate_pass, coef, job)
+    return sums.deviance, sums.pearson, sums.gradient, design.finish_gram(sums.gram, True)
+
+
+def test_designs_agree():
+    X, _ = _one_hot(n=5000, drop_first=True)
+    rng = np.random.default_rng(7)
+    y = rng.poisson(1.0, X.shape[0]).astype(float)
+    offset, sw = rng.normal(scale=0.1, size=X.shape[0]), rng.uniform(0.5, 2, X.shape[0])
+    coef = rng.normal(scale=0.1, size=X.shape[1] + 1)
+    family = glm.Poisson()
+    onehot = LocalDesign(X, y, offset, sw)
+    assert onehot.structure is not None
+    reference = _all_sums(LocalDesign(X.toarray(), y, offset, sw, n_threads=1), coef, family)
+    others = [
+        onehot,
+        LocalDesign(X, y, offset, sw, one_hot=False),
+        LocalDesign(X.tocsc(), y, offset, sw, one_hot=False),
+        LocalDesign(X.toarray(), y, offset, sw, n_threads=2),
+    ]
+    for design in others:
+        design._bounds = [(s, min(5000, s + 700)) for s in range(0, 5000, 700)]
+        for got, want in zip(_all_sums(design, coef, family), reference, strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-9)
+
+
+def test_stacked_r_factors_give_the_gram():
+    rng = np.random.default_rng(8)
+    a, b = rng.normal(size=(30, 4)), rng.normal(size=(20, 4))
+    r = _stack_r(np.linalg.qr(a, mode="r"), np.linalg.qr(b, mode="r"))
+    np.testing.assert_allclose(r.T @ r, a.T @ a + b.T @ b, rtol=1e-10)
+
+
+# ----------------------------------------------------------------------------------------------
+# One-hot structure
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("drop_first", [False, True])
+def test_one_hot_structure_finds_the_categoricals(drop_first):
+    X, codes = _one_hot(drop_first=drop_first)
+    structure = one_hot_structure(X)
+    np.testing.assert_array_equal(structure.sizes, np.array([3, 6, 4]) - drop_first)
+    np.testing.assert_array_equal(structure.other_columns, X.shape[1] - 2 + np.arange(2))
+    assert structure.other_layout == "trailing"
+    level = codes[1] - drop_first
+    expected = np.where(level >= 0, level, structure.sizes[1])
+    np.testing.assert_array_equal(structure.codes[1], expected)
+    w = np.random.default_rng(0).uniform(0, 2, X.shape[0])
+    for intercept in (False, True):
+        fast = weighted_gram(X, w, intercept=intercept, structure=structure)
+        np.testing.assert_allclose(fast, weighted_gram(X, w, intercept=intercept), rtol=1e-12)
+
+
+def test_one_hot_blocks_are_verified_beyond_the_sample():
+    # In the first rows the two indicator columns never meet, so they look like one
+    # categorical; a later row stores both, and the full search splits them.
+    n = 300
+    first = (np.arange(n) % 2 == 0).astype(float)
+    second = 1.0 - first
+    first[-1] = second[-1] = 1.0
+    X = sp.csr_matrix(np.column_stack([first, second, np.arange(n, dtype=float)]))
+    structure = one_hot_structure(X, sample_rows=100)
+    np.testing.assert_array_equal(structure.sizes, [1, 1])
+    w = np.ones(n)
+    np.testing.assert_allclose(weighted_gram(X, w, structure=structure), weighted_gram(X, w))
+
+
+def test_one_hot_structure_declines_other_designs():
+    rng = np.random.default_rng(9)
+    assert one_hot_structure(sp.random(200, 10, density=0.3, format="csr", random_state=0)) is None
+    assert one_hot_structure(rng.normal(size=(20, 3))) is None
+    X, _ = _one_hot()
+    assert one_hot_structure(X.tocsc()) is None
+    unsorted = X.copy()
+    unsorted.indices = unsorted.indices.copy()
+    unsorted.has_sorted_indices = False
+    assert one_hot_structure(unsorted) is None
+
+
+def test_scattered_other_columns_with_zeros():
+    X, _ = _one_hot(n=1500, drop_first=True)
+    dense = X.toarray()
+    dense[::7, -1] = 0.0  # stored zeros are dropped: the numeric column has gaps
+    X = sp.csr_matrix(np.column_stack([dense[:, -2:], dense[:, :-2]]))
+    structure = one_hot_structure(X)
+    assert structure.other_layout == "scatter"
+    w = np.random.default_rng(1).uniform(0, 2, X.shape[0])
+    coef = np.random.default_rng(2).normal(size=X.shape[1])
+    np.testing.assert_allclose(structure.matvec(X, coef, 0, X.shape[0]), X @ coef)
+    np.testing.assert_allclose(structure.rmatvec(X, w, 0, X.shape[0]), X.T @ w)
+    np.testing.assert_allclose(weighted_gram(X, w, structure=structure), weighted_gram(X, w))
