@@ -16,21 +16,24 @@ Timings count learning only: chunks are built before the clock starts, as rows w
 already parsed from a stream. Run ``python benchmarks/bench_ftrl.py --help`` for options
 (the package must be importable: ``pip install -e .`` or ``PYTHONPATH=.``).
 
-Measured on the project's 2-core machine (shared, so rates vary by about 20%), defaults::
+Measured on the project's 2-core machine (shared with other work, so rates vary by up to
+about 30% between runs), with the defaults above::
 
     method                                       train rows     rows/s  log-loss     AUC speed/dt
-    FTRLLogisticRegression batch_size=512         1,000,000  1,594,881   0.30689  0.8525   0.96
-    FTRLLogisticRegression batch_size=64          1,000,000    755,000   0.30678  0.8526   0.45
-    FTRLLogisticRegression batch_size=2048        1,000,000  1,816,047   0.30724  0.8525   1.09
-    FTRLLogisticRegression batch_size=1 (exact)   1,000,000     27,726   0.30677  0.8526   0.02
-    SGDClassifier(log_loss).partial_fit           1,000,000    602,582   0.32112  0.8376   0.36
-    datatable Ftrl                                1,000,000  1,668,769   0.31221  0.8458   1.00
-    vowpalwabbit --ftrl                           1,000,000     87,216   0.30954  0.8491   0.05
-    river FTRLProximal                              100,000     16,320   0.32927  0.8253   0.01
+    FTRLLogisticRegression batch_size=1024        1,000,000  1,860,331   0.30699  0.8525   0.72
+    FTRLLogisticRegression batch_size=64          1,000,000    721,241   0.30678  0.8526   0.28
+    FTRLLogisticRegression batch_size=512         1,000,000  1,528,563   0.30689  0.8525   0.59
+    FTRLLogisticRegression batch_size=2048        1,000,000  1,954,956   0.30724  0.8525   0.75
+    FTRLLogisticRegression batch_size=1 (exact)   1,000,000     36,648   0.30677  0.8526   0.01
+    SGDClassifier(log_loss).partial_fit           1,000,000  1,953,396   0.32112  0.8376   0.75
+    datatable Ftrl                                1,000,000  2,595,275   0.31221  0.8458   1.00
+    vowpalwabbit --ftrl                           1,000,000     93,852   0.30949  0.8491   0.04
+    river FTRLProximal                              100,000     18,955   0.32910  0.8257   0.01
 
-predict_proba: 10.6 million rows/s. Hold-out log-loss at the default batch size: +0.00012
-above exact per-row FTRL. datatable hashes the raw values itself (other collisions), which
-may explain part of its higher log-loss.
+predict_proba: 14 million rows/s. Hold-out log-loss at the default batch size: +0.00022 above
+exact per-row FTRL. datatable (C++, two threads) hashes the raw values itself (other
+collisions), which may explain part of its higher log-loss; vowpalwabbit is timed through one
+Python ``learn`` call per row.
 """
 
 from __future__ import annotations
