@@ -304,6 +304,21 @@ def test_coef_is_the_function_of_the_ftrl_state():
                                                     clf._intercept_hyper()))
 
 
+def test_fast_csr_path_equals_validated_path():
+    X, y = _problem(seed=13)
+    chunks = _chunks(X, y, 3)
+    fast, slow = FTRLLogisticRegression(batch_size=16), FTRLLogisticRegression(batch_size=16)
+    for Xc, yc in chunks:
+        fast.partial_fit(sp.csr_matrix(Xc), yc, classes=[0, 1])  # float64 CSR: fast path
+        slow.partial_fit(sp.csr_array(Xc.astype(np.float32)).astype(np.float64).tocoo(), yc,
+                         classes=[0, 1])  # COO: through validate_data
+    assert_allclose(fast.coef_, slow.coef_, rtol=1e-6)
+    exact = FTRLLogisticRegression(batch_size=16)
+    for Xc, yc in chunks:
+        exact.partial_fit(sp.coo_matrix(Xc), yc, classes=[0, 1])
+    _assert_same_state(fast, exact, exact=True)
+
+
 def test_partial_fit_counts():
     X, y = _problem(n=100)
     clf = FTRLLogisticRegression(batch_size=32)

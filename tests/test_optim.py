@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit
 
@@ -223,3 +225,49 @@ def test_paper_mapping_in_docstring_holds():
         z += g - sigma * w_paper
         n += g * g
         opt.apply_gradients([(g, w)])
+
+
+def test_sparse_kernel_on_rows_of_a_matrix_equals_dense_kernel_on_those_rows():
+    rng = np.random.default_rng(2)
+    kw = dict(learning_rate=0.2, l1=0.05, l2=0.1, l2_shrinkage=0.1, beta=0.5,
+              learning_rate_power=-0.6)
+    var, accum, linear = rng.normal(size=(5, 2)), np.full((5, 2), 0.3), rng.normal(size=(5, 2))
+    rows, grad = np.array([3, 1]), rng.normal(size=(2, 2))
+    expected = [a.copy() for a in (var, accum, linear)]
+    sub = [a[rows].copy() for a in expected]
+    apply_ftrl(*sub, grad, **kw)
+    for full, part in zip(expected, sub, strict=True):
+        full[rows] = part
+    sparse_apply_ftrl(var, accum, linear, grad, rows, **kw)
+    for got, want in zip((var, accum, linear), expected, strict=True):
+        assert_array_equal(got, want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 30), min_size=1, max_size=60),
+    st.floats(0.01, 1.0), st.floats(0.0, 0.5), st.floats(0.0, 0.5), st.floats(0.0, 0.5),
+)
+def test_sparse_kernel_equals_dense_kernel_on_summed_gradient(indices, lr, l1, l2, beta):
+    """Property: without shrinkage a sparse step is the dense step on the scattered gradient
+    (rows without a gradient do not move in either)."""
+    rng = np.random.default_rng(len(indices))
+    indices = np.array(indices)
+    values = rng.normal(size=indices.size)
+    kw = dict(learning_rate=lr, l1=l1, l2=l2, beta=beta)
+    state = [rng.normal(size=31), rng.random(31) + 0.1, rng.normal(size=31)]
+    state[0] = ftrl_weights(state[1], state[2], FtrlHyper(lr, l1=l1, l2=l2, beta=beta))
+    dense = [a.copy() for a in state]
+    apply_ftrl(*dense, np.bincount(indices, values, minlength=31), **kw)
+    sparse_apply_ftrl(*state, values, indices, **kw)
+    for got, want in zip(state, dense, strict=True):
+        assert_allclose(got, want, rtol=1e-13, atol=1e-15)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 1000), min_size=0, max_size=200))
+def test_unique_columns_property(columns):
+    columns = np.array(columns, dtype=np.intp)
+    cols, inverse = _unique_columns(columns, np.empty(1001, np.intp), np.arange(201))
+    assert_array_equal(cols[inverse], columns)
+    assert_array_equal(np.sort(cols), np.unique(columns))
