@@ -630,7 +630,7 @@ class FisherScoringGLM(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         return float(information_criteria(self.llf_, self.rank_, self.n_obs_)[1])
 
-    def summary(self, level=0.95) -> CoefficientTable:
+    def summary(self, level=0.95, feature_names=None) -> CoefficientTable:
         """Coefficient table like R's ``summary.glm``: estimate, standard error, z or t value
         (t when the dispersion is estimated), p-value and confidence interval.
 
@@ -638,6 +638,9 @@ class FisherScoringGLM(RegressorMixin, BaseEstimator):
         ----------
         level : float, default=0.95
             Confidence level of the intervals.
+        feature_names : list of str, optional
+            Row names; ``feature_names_in_`` (or ``x0, x1, ...``) by default. Useful when the
+            model was fitted on the sparse output of a transformer.
 
         Returns
         -------
@@ -646,8 +649,10 @@ class FisherScoringGLM(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         family = self._get_family()
-        names = getattr(self, "feature_names_in_", None)
+        names = getattr(self, "feature_names_in_", None) if feature_names is None else feature_names
         names = list(names) if names is not None else [f"x{i}" for i in range(self.n_features_in_)]
+        if len(names) != self.n_features_in_:
+            raise ValueError(f"Expected {self.n_features_in_} feature names; got {len(names)}.")
         if self.fit_intercept:
             names = ["(Intercept)"] + names
         estimate = (

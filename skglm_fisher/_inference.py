@@ -203,9 +203,9 @@ class CoefficientTable:
     ...                          np.array([0.1, 0.25]), use_t=False)
     >>> print(table)  # doctest: +NORMALIZE_WHITESPACE
     Coefficients:
-                 Estimate Std. Error z value  Pr(>|z|)   [0.025   0.975]
-    (Intercept)  1.000000   0.100000  10.000 < 2e-16    0.804    1.196
-    x            0.500000   0.250000   2.000 0.04550    0.010    0.990
+                  Estimate Std. Error  z value  Pr(>|z|)     [0.025    0.975]
+    (Intercept)   1.000000   0.100000   10.000  < 2e-16      0.8040    1.1960
+    x             0.500000   0.250000    2.000  0.0455       0.0100    0.9900
     """
 
     def __init__(self, names, estimate, std_error, *, use_t=False, df_resid=None, level=0.95,
@@ -249,16 +249,16 @@ class CoefficientTable:
         width = max([len(n) for n in self.names] + [11])
         lines = list(self.header) + ["Coefficients:"]
         lines.append(
-            f"{'':<{width}}  {'Estimate':>8} {'Std. Error':>10} {stat + ' value':>7}  "
-            f"{'Pr(>|' + stat + '|)':<9} {f'[{low:.3g}':>8} {f'{high:.3g}]':>8}"
+            f"{'':<{width}} {'Estimate':>10} {'Std. Error':>10} {stat + ' value':>8}  "
+            f"{'Pr(>|' + stat + '|)':<9} {f'[{low:.3g}':>9} {f'{high:.3g}]':>9}"
         )
         for i, name in enumerate(self.names):
             p = self.p_value[i]
             p_text = "< 2e-16" if p < 2e-16 else f"{p:.4g}" if p >= 1e-4 else f"{p:.2e}"
             lines.append(
-                f"{name:<{width}}  {self.estimate[i]:8.6f} {self.std_error[i]:10.6f} "
-                f"{self.statistic[i]:7.3f} {p_text:<9} {self.ci_lower[i]:8.3f} "
-                f"{self.ci_upper[i]:8.3f}"
+                f"{name:<{width}} {self.estimate[i]:10.6f} {self.std_error[i]:10.6f} "
+                f"{self.statistic[i]:8.3f}  {p_text:<9} {self.ci_lower[i]:9.4f} "
+                f"{self.ci_upper[i]:9.4f}"
             )
         return "\n".join(lines)
 
