@@ -308,6 +308,21 @@ def test_inverse_link_never_leaves_its_domain():
     assert model.converged_
 
 
+def test_start_without_intercept_where_zero_coefficients_are_invalid():
+    # eta = 0 is outside the inverse link's domain; R's start (a weighted least-squares fit at
+    # eta = link(starting mean)) is used. R: glm(y ~ 0 + x1 + x2, family = Gamma()).
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0.5, 2, size=(300, 2))
+    y = rng.gamma(5.0, 1 / (X @ [0.4, 0.3]) / 5.0)
+    ours = FisherScoringGLM(family="gamma", link="inverse", fit_intercept=False, tol=1e-14)
+    ours.fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = sm.GLM(y, X, family=sm.families.Gamma()).fit(tol=1e-14)
+    np.testing.assert_allclose(ours.coef_, theirs.params, rtol=1e-8)
+    np.testing.assert_allclose(ours.std_errors_, theirs.bse, rtol=1e-7)
+
+
 def test_step_halving_recovers_from_a_bad_warm_start():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(400, 2))

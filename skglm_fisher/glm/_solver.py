@@ -272,6 +272,33 @@ def _mean_pass(block, y, offset, sample_weight, family):
     return np.array([s @ y, s.sum(), s[finite] @ eta0[finite], s[finite].sum()])
 
 
+def _working_start_pass(block, y, offset, sample_weight, job):
+    """Weighted least-squares sums at R's start: ``eta0 = link(starting_mean(y))`` per row.
+
+    Returns a :class:`PassSums` whose ``gram`` is ``Xᵀ W X`` and ``gradient`` is ``Xᵀ W z``
+    with the working response ``z = eta0 - offset + (y - mu0) / g``, whose solution is the
+    first iterate of R's ``glm.fit``. It needs no coefficients, so it serves designs where
+    neither zeros nor an intercept-only model give a valid linear predictor.
+    """
+    family = job.family
+    with np.errstate(all="ignore"):
+        mu0 = family.starting_mean(y, sample_weight)
+        eta0 = family.linear_predictor(mu0)
+        valid = family.link.valid_eta(eta0)
+        mu, variance, grad_mean = family(np.where(valid, eta0, 0.0))
+        working = eta0 + _safe_ratio(y - mu, grad_mean)
+        weights = np.where(valid, grad_mean * _safe_ratio(grad_mean, variance), 0.0)
+    if offset is not None:
+        working = working - offset
+    working = np.where(valid, working, 0.0)
+    if sample_weight is not None:
+        weights = weights * sample_weight
+    rhs = block.rmatvec(weights * working)
+    if job.fit_intercept:
+        rhs = np.concatenate([[weights @ working], rhs])
+    return PassSums(deviance=0.0, gradient=rhs, gram=block.gram(weights, job.fit_intercept))
+
+
 def intercept_only_fit(design, family, tol=1e-12, max_iter=50):
     """Fit ``eta = b + offset`` by scalar Fisher scoring with step halving.
 
@@ -425,7 +452,8 @@ class IRLSSolver:
         """Set ``state`` at the start and evaluate the objective, gradient and information there.
 
         The start is ``coef0`` if given, valid, and no worse than the intercept-only fit (with
-        the offset; ``intercept0`` if already known); else that fit; else zeros. (Newton steps
+        the offset; ``intercept0`` if already known); else that fit; else zeros; else R's start,
+        the weighted least-squares fit at ``eta = link(starting_mean(y))``. (Newton steps
         for log-linear
         models shrink an overestimated linear predictor by about one per iteration, so a bad warm
         start can cost far more iterations than starting afresh.)
@@ -449,6 +477,13 @@ class IRLSSolver:
             if objectives[1] < objectives[0]:
                 candidates.pop(0)
         for coef in candidates:
+            sums = self._evaluate(coef, gradient=True, gram=True)
+            if sums.n_invalid == 0 and np.isfinite(sums.deviance):
+                self.state = IRLSState(coef=coef)
+                self._accept(sums)
+                return
+        coef = self._working_start()
+        if coef is not None:
             sums = self._evaluate(coef, gradient=True, gram=True)
             if sums.n_invalid == 0 and np.isfinite(sums.deviance):
                 self.state = IRLSState(coef=coef)
@@ -610,6 +645,15 @@ class IRLSSolver:
                 self._constant_gram = sums.gram
             sums.gram = self._constant_gram
         return sums
+
+    def _working_start(self):
+        """R's start: one weighted least-squares fit at ``eta0 = link(starting_mean(y))``."""
+        pb = self.problem
+        job = PassJob(family=pb.family, fit_intercept=pb.fit_intercept)
+        sums = pb.design.map_reduce(_working_start_pass, job)
+        gram = pb.design.finish_gram(sums.gram, pb.fit_intercept)
+        coef, _ = solve_information(gram, pb.penalty, sums.gradient)
+        return coef if np.all(np.isfinite(coef)) else None
 
     def _accept(self, sums):
         self.update_information(sums)
