@@ -9,7 +9,9 @@ Numpy keeps no tape, so derivatives come from evaluating the function again:
   (``method='central'``) and as the automatic fallback when ``f`` cannot take complex input.
 
 Both need one evaluation of ``f`` per element of each differentiated argument (one "column" of
-the Jacobian at a time); ``vectorized=True`` evaluates all columns of an argument in one call.
+the Jacobian at a time); ``vectorized=True`` evaluates all columns of an argument in one call,
+and ``elementwise=True`` (for ``f`` whose output element k depends on input element k alone, such
+as a mean function) perturbs every element at once, for one evaluation in all.
 
 What complex step cannot differentiate
 --------------------------------------
@@ -100,8 +102,11 @@ def _call_complex(f: Callable, args: list, i: int, x_pert: np.ndarray) -> np.nda
     return out
 
 
-def _grad_complex_step(f, args, i, x, dy, vectorized):
+def _grad_complex_step(f, args, i, x, dy, vectorized, elementwise=False):
     h = _COMPLEX_STEP
+    if elementwise:
+        out = _call_complex(f, args, i, x + 1j * h)
+        return dy * out.imag / h
     grad = np.empty(x.size)
     if vectorized:
         eye = np.eye(x.size).reshape((x.size,) + x.shape)
@@ -117,9 +122,15 @@ def _grad_complex_step(f, args, i, x, dy, vectorized):
     return grad.reshape(x.shape)
 
 
-def _grad_central(f, args, i, x, dy, vectorized):
+def _grad_central(f, args, i, x, dy, vectorized, elementwise=False):
     h = np.finfo(np.float64).eps ** (1.0 / 3.0) * np.maximum(1.0, np.abs(x))
     call_args = list(args)
+    if elementwise:
+        call_args[i] = x + h
+        plus = np.asarray(f(*call_args), dtype=float)
+        call_args[i] = x - h
+        minus = np.asarray(f(*call_args), dtype=float)
+        return dy * (plus - minus) / (2.0 * h)
     if vectorized:
         eye = np.eye(x.size).reshape((x.size,) + x.shape) * h
         call_args[i] = x[np.newaxis] + eye
@@ -148,6 +159,7 @@ def value_and_gradients_function(
     *,
     method: str = "complex_step",
     vectorized: bool = False,
+    elementwise: bool = False,
 ) -> Callable[..., tuple[Any, list[Any]]]:
     """Return a function computing ``f``'s value and its gradients with respect to ``params``.
 
@@ -166,6 +178,10 @@ def value_and_gradients_function(
         If True, ``f`` must accept each differentiated argument with one extra leading axis
         (a stack of perturbed copies) and return results with that leading axis; all columns of
         the Jacobian are then computed in one call.
+    elementwise : bool, default=False
+        If True, ``f`` acts elementwise on each differentiated argument (output element ``k``
+        depends on input element ``k`` only, and the output has the argument's shape); all
+        partial derivatives then come from a single evaluation of ``f``.
 
     Returns
     -------
@@ -222,7 +238,7 @@ def value_and_gradients_function(
             grad = None
             if method == "complex_step":
                 try:
-                    grad = _grad_complex_step(f, args, i, x, weights, vectorized)
+                    grad = _grad_complex_step(f, args, i, x, weights, vectorized, elementwise)
                 except _NotComplexSafe as exc:
                     warnings.warn(
                         f"complex-step differentiation failed for argument {i} ({exc}); "
@@ -231,7 +247,7 @@ def value_and_gradients_function(
                         stacklevel=2,
                     )
             if grad is None:
-                grad = _grad_central(f, args, i, x, weights, vectorized)
+                grad = _grad_central(f, args, i, x, weights, vectorized, elementwise)
             grads.append(float(grad) if grad.ndim == 0 else grad)
         return value, grads
 

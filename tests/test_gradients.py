@@ -121,3 +121,20 @@ def test_falls_back_to_central_differences_with_a_warning(loss):
         warnings.simplefilter("error")
         _, (central,) = value_and_gradients_function(loss, params=[0], method="central")(w, X, y)
     assert_allclose(grad, central)
+
+
+@pytest.mark.parametrize("method", ["complex_step", "central"])
+def test_elementwise_functions_need_one_evaluation(method):
+    calls = []
+
+    def mean_function(eta):
+        calls.append(1)
+        return np.exp(eta) + eta**3
+
+    eta = np.linspace(-1.0, 1.0, 1000)
+    differentiate = value_and_gradients_function(mean_function, elementwise=True, method=method)
+    _, (grad,) = differentiate(eta)
+    rtol = 1e-12 if method == "complex_step" else 1e-8
+    np.testing.assert_allclose(grad, np.exp(eta) + 3 * eta**2, rtol=rtol)
+    # The value, then one (complex step) or two (central differences) evaluations.
+    assert len(calls) == (2 if method == "complex_step" else 3)

@@ -88,8 +88,9 @@ class _CallableLink(Link):
     def inverse_derivative(self, eta):
         from skglm_fisher.gradients import value_and_gradients_function
 
-        # The mean function acts elementwise, so the gradient of its sum is its derivative.
-        _, (grad,) = value_and_gradients_function(self.inverse_fn)(np.asarray(eta, dtype=float))
+        # The mean function acts elementwise: one complex-step evaluation gives every derivative.
+        differentiate = value_and_gradients_function(self.inverse_fn, elementwise=True)
+        _, (grad,) = differentiate(np.asarray(eta, dtype=float))
         return np.asarray(grad)
 
     def link(self, mu):
