@@ -350,7 +350,7 @@ class FisherScoringGLM(RegressorMixin, BaseEstimator):
         penalty = self._penalty(p, sum_weights)
         null_intercept, null_deviance = None, np.nan
         if self.fit_intercept:
-            null_intercept, null_deviance = intercept_only_fit(design, family)
+            null_intercept, null_deviance = intercept_only_fit(design, family, need_deviance=False)
         coef0 = None
         if self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (p,):
             coef0 = (
@@ -365,6 +365,14 @@ class FisherScoringGLM(RegressorMixin, BaseEstimator):
             final_job=self._final_job(family),
         )  # fmt: skip
         result = IRLSSolver(problem).solve(coef0, null_intercept)
+        if null_deviance is None:
+            # Without offset the solver starts at the intercept-only fit, whose deviance it has.
+            start = np.zeros(p + 1)
+            start[0] = null_intercept
+            if result.start_coef is not None and np.array_equal(result.start_coef, start):
+                null_deviance = result.start_deviance
+            else:
+                null_deviance = intercept_only_fit(design, family)[1]
         if not self.fit_intercept:
             null_deviance = design.map_reduce(
                 evaluate_pass, np.zeros(p), PassJob(family=family, fit_intercept=False)

@@ -68,7 +68,6 @@ class PassSums:
     pearson: float | None = None
     gradient: np.ndarray | None = None
     gram: object | None = None
-    meat: object | None = None
     rfactor: np.ndarray | None = None
     statistic: float | None = None
     n_boundary: int = 0
@@ -89,7 +88,6 @@ class PassSums:
             pearson=both(self.pearson, other.pearson),
             gradient=both(self.gradient, other.gradient),
             gram=both(self.gram, other.gram),
-            meat=both(self.meat, other.meat),
             rfactor=rfactor,
             statistic=both(self.statistic, other.statistic),
             n_boundary=self.n_boundary + other.n_boundary,
@@ -196,11 +194,15 @@ def evaluate_pass(block, y, offset, sample_weight, coef, job: PassJob) -> PassSu
         weights = score * score
     elif job.gram is not None:
         weights = fisher
-    if job.gradient or job.qr:
+    if job.gradient and weights is not None and job.gram != "meat" and block.fused:
+        gradient, out.gram = block.score_and_gram(score, weights, job.fit_intercept)
+        weights = None
+    elif job.gradient or job.qr:
         if weights is not None and job.fit_intercept:
             gradient, border = block.rmatvec_pair(score, weights)
         else:
             gradient = block.rmatvec(score)
+    if job.gradient or job.qr:
         out.gradient = np.concatenate([[score.sum()], gradient]) if job.fit_intercept else gradient
     if weights is not None:
         out.gram = block.gram(weights, job.fit_intercept, border)
@@ -259,6 +261,11 @@ def _intercept_pass(block, y, offset, sample_weight, intercept, family):
     return np.array([s @ unit, s @ score, s @ fisher])
 
 
+def _sums_pass(block, y, offset, sample_weight):
+    s = np.ones_like(y) if sample_weight is None else sample_weight
+    return np.array([s @ y, s.sum()])
+
+
 def _mean_pass(block, y, offset, sample_weight, family):
     mu0 = family.starting_mean(y, sample_weight)
     with np.errstate(all="ignore"):
@@ -299,23 +306,27 @@ def _working_start_pass(block, y, offset, sample_weight, job):
     return PassSums(deviance=0.0, gradient=rhs, gram=block.gram(weights, job.fit_intercept))
 
 
-def intercept_only_fit(design, family, tol=1e-12, max_iter=50):
+def intercept_only_fit(design, family, tol=1e-12, max_iter=50, need_deviance=True):
     """Fit ``eta = b + offset`` by scalar Fisher scoring with step halving.
 
     Returns ``(b, deviance)``. Without an offset the answer is the link of the weighted mean of
-    ``y`` (the score equation of an intercept-only GLM is ``Σ s·(y - mu) = 0``); with one, the
-    start is the weighted mean of ``link(starting_mean) - offset``.
+    ``y`` (the score equation of an intercept-only GLM is ``Σ s·(y - mu) = 0``) and, with
+    ``need_deviance=False``, the deviance is not computed (None). With an offset, the start is
+    the weighted mean of ``link(starting_mean) - offset``.
     """
-    sum_y, sum_w, sum_eta, sum_w_finite = design.map_reduce(_mean_pass, family)
+    has_offset = design.rows[1] is not None
+    sum_y, sum_w = design.map_reduce(_sums_pass)
     if sum_w <= 0:
         return 0.0, 0.0
-    b = sum_eta / sum_w_finite if sum_w_finite > 0 else 0.0
-    has_offset = design.rows[1] is not None
     if not has_offset:
         with np.errstate(all="ignore"):
             exact = family.linear_predictor(np.asarray([sum_y / sum_w]))[0]
         if np.isfinite(exact) and family.link.valid_eta(np.asarray([exact]))[0]:
-            b = float(exact)
+            if not need_deviance:
+                return float(exact), None
+            return float(exact), float(design.map_reduce(_intercept_pass, exact, family)[0])
+    _, _, sum_eta, sum_w_finite = design.map_reduce(_mean_pass, family)
+    b = sum_eta / sum_w_finite if sum_w_finite > 0 else 0.0
     dev, score, fisher = design.map_reduce(_intercept_pass, b, family)
     if not np.isfinite(dev):
         where = "with this offset, " if has_offset else ""
@@ -423,6 +434,8 @@ class IRLSResult:
     information: np.ndarray  # gram + diag(penalty)
     singular: bool
     final_sums: PassSums | None = None  # the pass at coef with ``final_job``, if it ran
+    start_coef: np.ndarray | None = None
+    start_deviance: float = np.nan
 
 
 class IRLSSolver:
@@ -446,6 +459,7 @@ class IRLSSolver:
         self.problem = problem
         self.state: IRLSState | None = None
         self._constant_gram = None
+        self._start = (None, np.nan)
 
     # -- named steps ----------------------------------------------------------------------
     def setup(self, coef0=None, intercept0=None):
@@ -481,6 +495,7 @@ class IRLSSolver:
             if sums.n_invalid == 0 and np.isfinite(sums.deviance):
                 self.state = IRLSState(coef=coef)
                 self._accept(sums)
+                self._start = (coef.copy(), sums.deviance)
                 return
         coef = self._working_start()
         if coef is not None:
@@ -488,6 +503,7 @@ class IRLSSolver:
             if sums.n_invalid == 0 and np.isfinite(sums.deviance):
                 self.state = IRLSState(coef=coef)
                 self._accept(sums)
+                self._start = (coef.copy(), sums.deviance)
                 return
         raise ValueError(
             "No valid starting coefficients: the linear predictor leaves the domain of the "
@@ -600,6 +616,8 @@ class IRLSSolver:
             information=gram + np.diag(pb.penalty),
             singular=st.singular,
             final_sums=final_sums if pb.final_job else None,
+            start_coef=self._start[0],
+            start_deviance=self._start[1],
         )
 
     def solve(self, coef0=None, intercept0=None) -> IRLSResult:
