@@ -383,7 +383,7 @@ class FisherScoringGLM(RegressorMixin, BaseEstimator):
             gram = design.finish_gram(gram, self.fit_intercept)
         self._set_fitted(
             design, family, result.coef, gram, penalty, result.deviance, result.pearson, n_obs,
-            sum_weights, final_sums=result.final_sums,
+            sum_weights, final_sums=result.final_sums, singular=result.singular,
         )  # fmt: skip
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged
@@ -418,7 +418,7 @@ class FisherScoringGLM(RegressorMixin, BaseEstimator):
         )
 
     def _set_fitted(self, design, family, coef, gram, penalty, deviance, pearson, n_obs,
-                    sum_weights, llf=None, meat=None, final_sums=None):  # fmt: skip
+                    sum_weights, llf=None, meat=None, final_sums=None, singular=False):  # fmt: skip
         """Set the coefficients and every statistic from the Fisher information at ``coef``.
 
         One more pass over the rows computes the log-likelihood, the separation check and, for
@@ -427,8 +427,9 @@ class FisherScoringGLM(RegressorMixin, BaseEstimator):
         information = gram + np.diag(penalty)
         q = information.shape[0]
         rank = information_rank(gram)
-        if information_rank(information) < q:
-            warn_singular(q, information_rank(information), stacklevel=4)
+        penalized_rank = information_rank(information)
+        if penalized_rank < q or singular:
+            warn_singular(q, penalized_rank, stacklevel=4)
         dispersion = estimate_dispersion(self.dispersion, family, pearson, deviance, n_obs, rank)
         llf_dispersion = concentrated_dispersion(family, deviance, n_obs) or dispersion
         if llf is None:

@@ -134,6 +134,18 @@ class _Block:
         gram[0, 0] = product[p + 1, p + 1]
         return gradient, gram
 
+    def plain_gram(self, scale):
+        """``scale · [1, X]ᵀ [1, X]`` (intercept first) without a weighted copy of the block."""
+        X = self.X
+        if self.design.structure is not None or sp.issparse(X):
+            return self.gram(np.full(self.n_rows, scale), True)
+        p = X.shape[1]
+        gram = np.empty((p + 1, p + 1))
+        gram[1:, 1:] = X.T @ X
+        gram[0, 1:] = gram[1:, 0] = X.sum(axis=0)
+        gram[0, 0] = self.n_rows
+        return gram * scale
+
     def gram(self, weights, intercept: bool, border=None):
         """Summable part of ``[1, X]ᵀ diag(weights) [1, X]``; :meth:`LocalDesign.finish_gram`
         turns a sum of parts into the matrix. Negative weights are allowed. ``border`` is

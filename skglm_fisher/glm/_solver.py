@@ -37,6 +37,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skglm_fisher.glm._design import single_threaded_blas
 from skglm_fisher.glm._families import ExponentialFamily
 from skglm_fisher.glm._fisher import SingularInformationWarning
+from skglm_fisher.glm._links import IdentityLink, LogitLink, LogLink
 
 __all__ = [
     "IRLSProblem",
@@ -117,8 +118,34 @@ class PassJob:
 
 
 def _safe_ratio(num, den):
-    ok = np.isfinite(den) & (den != 0)
-    return np.where(ok, num / np.where(ok, den, 1.0), 0.0)
+    """``num / den`` with 0 wherever the quotient is not finite (a zero or infinite ``den``)."""
+    with np.errstate(all="ignore"):
+        ratio = np.divide(num, den)
+    bad = ~np.isfinite(ratio)
+    if np.any(bad):
+        ratio = np.where(bad, 0.0, ratio)
+    return ratio
+
+
+def _moments(family, eta):
+    """``family(eta)``, with ``d mu / d eta`` read off ``mu`` for the log, logit and identity
+    links (one exponential per row instead of two)."""
+    standard = (
+        type(family).__call__ is ExponentialFamily.__call__
+        and type(family).mean is ExponentialFamily.mean
+        and type(family).grad_mean is ExponentialFamily.grad_mean
+    )
+    link = type(family.link)
+    if not standard or link not in (LogLink, LogitLink, IdentityLink):
+        return family(eta)
+    mu = family.mean(eta)
+    if link is LogLink:
+        grad_mean = mu
+    elif link is LogitLink:
+        grad_mean = mu * (1.0 - mu / family.mean_scale)
+    else:
+        grad_mean = np.broadcast_to(np.asarray(family.mean_scale, dtype=float), mu.shape)
+    return mu, family.variance(mu), grad_mean
 
 
 def _variance_derivative(family, mu):
@@ -143,6 +170,16 @@ def evaluate_pass(block, y, offset, sample_weight, coef, job: PassJob) -> PassSu
     """The :class:`PassSums` of one row block at ``coef`` (intercept first)."""
     family = job.family
     features = coef[1:] if job.fit_intercept else coef
+    if (
+        job.fit_intercept
+        and offset is None
+        and job.gram == "fisher"
+        and job.gradient
+        and not (job.qr or job.boundary or job.row_statistic)
+        and not np.any(features)
+        and _uses_standard_score(family)
+    ):
+        return _constant_mean_pass(block, y, sample_weight, coef[0], family)
     eta = block.matvec(features)
     if job.fit_intercept:
         eta += coef[0]
@@ -152,14 +189,15 @@ def evaluate_pass(block, y, offset, sample_weight, coef, job: PassJob) -> PassSu
         invalid = ~family.link.valid_eta(eta)
         if np.any(invalid):
             return PassSums(deviance=np.inf, n_invalid=int(invalid.sum()))
-        mu, variance, grad_mean = family(eta)
+        mu, variance, grad_mean = _moments(family, eta)
         unit = family.unit_deviance(y, mu)
         deviance = float(unit.sum() if sample_weight is None else sample_weight @ unit)
     if not np.isfinite(deviance):
         return PassSums(deviance=np.inf, n_invalid=int(np.sum(~np.isfinite(unit))) or 1)
     out = PassSums(deviance=deviance)
+    residual = y - mu
     with np.errstate(all="ignore"):
-        pearson_terms = _safe_ratio(np.square(y - mu), variance)
+        pearson_terms = _safe_ratio(residual * residual, variance)
     out.pearson = float(
         pearson_terms.sum() if sample_weight is None else sample_weight @ pearson_terms
     )
@@ -176,7 +214,6 @@ def evaluate_pass(block, y, offset, sample_weight, coef, job: PassJob) -> PassSu
     if not (job.gradient or job.gram or job.qr):
         return out
     with np.errstate(all="ignore"):
-        residual = y - mu
         g_over_v = _safe_ratio(grad_mean, variance)
         if _uses_standard_score(family):
             score = residual * g_over_v
@@ -208,6 +245,35 @@ def evaluate_pass(block, y, offset, sample_weight, coef, job: PassJob) -> PassSu
         out.gram = block.gram(weights, job.fit_intercept, border)
     if job.qr:
         out.rfactor = _block_rfactor(block, fisher, _safe_ratio(score, fisher), job.fit_intercept)
+    return out
+
+
+def _constant_mean_pass(block, y, sample_weight, intercept, family):
+    """:func:`evaluate_pass` at an intercept-only start without offset.
+
+    Every row has the same mean there, so the Fisher weight is one number ``c`` and the
+    information is ``c · [1, X]ᵀ diag(s) [1, X]``: without sample weights, a plain product of
+    the block with itself, with no linear predictor to compute and no scaled copy.
+    """
+    with np.errstate(all="ignore"):
+        eta = np.array([intercept], dtype=np.float64)
+        if not family.link.valid_eta(eta)[0]:
+            return PassSums(deviance=np.inf, n_invalid=block.n_rows)
+        mu, variance, grad_mean = (float(v[0]) for v in _moments(family, eta))
+        unit = family.unit_deviance(y, np.full_like(y, mu))
+    s = np.ones_like(y) if sample_weight is None else sample_weight
+    deviance = float(s @ unit)
+    if not np.isfinite(deviance) or not variance > 0:
+        return PassSums(deviance=np.inf, n_invalid=1)
+    residual = y - mu
+    score = s * residual * (grad_mean / variance)
+    fisher = grad_mean * grad_mean / variance
+    out = PassSums(deviance=deviance, pearson=float(s @ (residual * residual)) / variance)
+    out.gradient = np.concatenate([[score.sum()], block.rmatvec(score)])
+    if sample_weight is None:
+        out.gram = block.plain_gram(fisher)
+    else:
+        out.gram = block.gram(fisher * sample_weight, True)
     return out
 
 
@@ -722,9 +788,16 @@ def information_rank(information) -> int:
 
 
 def warn_singular(problem_size: int, rank: int, stacklevel: int = 3):
+    """Warn that the information is singular (``rank < problem_size``) or ill-conditioned."""
+    if rank < problem_size:
+        what = (
+            f"singular (rank {rank} of {problem_size}): the design has collinear columns (or "
+            "too few rows)"
+        )
+    else:
+        what = "ill-conditioned: some steps needed the least-squares fallback"
     warnings.warn(
-        f"The Fisher information is singular (rank {rank} of {problem_size}): the design has "
-        "collinear columns (or too few rows). The coefficients are a minimum-norm solution and "
+        f"The Fisher information is {what}. The coefficients are a minimum-norm solution and "
         "the standard errors of the aliased ones are not identified; use alpha > 0 or drop "
         "columns.",
         SingularInformationWarning,
