@@ -353,11 +353,7 @@ class FisherScoringGLM(RegressorMixin, BaseEstimator):
             null_intercept, null_deviance = intercept_only_fit(design, family, need_deviance=False)
         coef0 = None
         if self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (p,):
-            coef0 = (
-                np.concatenate([[self.intercept_], self.coef_])
-                if self.fit_intercept
-                else (np.asarray(self.coef_, dtype=np.float64))
-            )
+            coef0 = self._coefficients()
         problem = IRLSProblem(
             design=design, family=family, penalty=penalty, fit_intercept=self.fit_intercept,
             solver=self.solver, tol=self.tol, max_iter=self.max_iter,
@@ -392,15 +388,16 @@ class FisherScoringGLM(RegressorMixin, BaseEstimator):
         self.coef_ = self.coef_.astype(dtype)
         return self
 
+    def _coefficients(self):
+        """``[intercept_, *coef_]`` (without the intercept if it is not fitted), float64."""
+        coef = np.asarray(self.coef_, dtype=np.float64)
+        return np.concatenate([[self.intercept_], coef]) if self.fit_intercept else coef
+
     def _known_dispersion(self, family):
         """The dispersion when it does not depend on the fit (else None)."""
-        if self.dispersion is None and not family.has_free_dispersion:
-            return 1.0
-        return (
-            None
-            if self.dispersion is None or isinstance(self.dispersion, str)
-            else (float(self.dispersion))
-        )
+        if self.dispersion is None:
+            return None if family.has_free_dispersion else 1.0
+        return None if isinstance(self.dispersion, str) else float(self.dispersion)
 
     def _final_job(self, family):
         """What the pass at the final coefficients computes besides the deviance."""
@@ -505,11 +502,7 @@ class FisherScoringGLM(RegressorMixin, BaseEstimator):
         batch_weight = float(X.shape[0] if sample_weight is None else np.sum(sample_weight))
         batch_obs = X.shape[0] if sample_weight is None else int(np.sum(sample_weight > 0))
         penalty = self._penalty(X.shape[1], batch_weight)
-        coef = (
-            np.concatenate([[self.intercept_], self.coef_])
-            if self.fit_intercept
-            else (np.asarray(self.coef_, dtype=np.float64))
-        )
+        coef = self._coefficients()
         sums = self._pass(design, family, coef, gradient=True, gram="fisher")
         if sums.n_invalid:
             raise ValueError("The current coefficients give an invalid mean on this batch.")
@@ -664,9 +657,7 @@ class FisherScoringGLM(RegressorMixin, BaseEstimator):
             raise ValueError(f"Expected {self.n_features_in_} feature names; got {len(names)}.")
         if self.fit_intercept:
             names = ["(Intercept)"] + names
-        estimate = (
-            np.concatenate([[self.intercept_], self.coef_]) if self.fit_intercept else (self.coef_)
-        )
+        estimate = self._coefficients()
         estimated = isinstance(self.dispersion, str) or (
             self.dispersion is None and family.has_free_dispersion
         )
