@@ -487,6 +487,11 @@ class FisherScoringGLM(RegressorMixin, BaseEstimator):
         -------
         self : FisherScoringGLM
         """
+        if is_dask_array(X):
+            raise ValueError(
+                "partial_fit takes in-memory batches; fit a Dask array with fit, or pass its "
+                "blocks one at a time (X.blocks[i].compute())."
+            )
         first = not hasattr(self, "information_")
         family = self._get_family()
         X, y, sample_weight, offset = self._validate_fit_data(

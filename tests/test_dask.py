@@ -72,3 +72,5 @@ def test_dask_bad_input_raises(problem):
     assert model.n_features_in_ == 3
     with pytest.raises(ValueError, match="features"):
         model.predict(da.from_array(X[:, :2], chunks=(500, 2)))
+    with pytest.raises(ValueError, match="in-memory batches"):
+        model.partial_fit(da.from_array(X, chunks=(500, 3)), y)
