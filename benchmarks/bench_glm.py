@@ -169,7 +169,7 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=3, help="report the best of this many fits")
     args = parser.parse_args(argv)
     header = (
-        f"{'case':<10} {'estimator':<14} {'time s':>8} {'ours/it':>8} {'iter':>5} "
+        f"{'case':<10} {'estimator':<14} {'time s':>8} {'ours/this':>9} {'iter':>5} "
         f"{'dev rel diff':>13} {'fit mem / X':>12}"
     )
     print(f"n_samples={args.n_samples}")
@@ -185,7 +185,7 @@ def main(argv=None):
             ratio = ours_time / seconds
             rel = (dev - ours_dev) / abs(ours_dev)
             mem = f"{memory[name] / x_bytes:11.1%}" if name in memory else ""
-            print(f"{case:<10} {name:<14} {seconds:8.2f} {ratio:8.2f} {iterations(model):5d} "
+            print(f"{case:<10} {name:<14} {seconds:8.2f} {ratio:9.2f} {iterations(model):5d} "
                   f"{rel:+13.1e} {mem:>12}")  # fmt: skip
             if not name.startswith("ours"):
                 summary.append((case, name, ratio, rel))
