@@ -17,6 +17,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from ._persistence import VersionStampMixin
 from ._sklearn_compat import (
     Interval,
     StrOptions,
@@ -29,16 +30,10 @@ from .optim._minibatch import FtrlHyper, ftrl_sweep, ftrl_weights
 
 __all__ = ["FTRLLogisticRegression"]
 
-_VERSION_KEY = "_skglm_fisher_version"
 
 
-def _package_version() -> str:
-    from . import __version__
 
-    return __version__
-
-
-class FTRLLogisticRegression(ClassifierMixin, BaseEstimator):
+class FTRLLogisticRegression(VersionStampMixin, ClassifierMixin, BaseEstimator):
     """Logistic regression trained online by FTRL-Proximal, as ``tf.train.FtrlOptimizer``.
 
     Rows are consumed in batches of ``batch_size``; each batch takes one TensorFlow FTRL step
@@ -606,25 +601,6 @@ default='sum'
         if sp.issparse(self.coef_):
             self.coef_ = self._weights_from_state()
         return self
-
-    # ------------------------------------------------------------------ persistence
-    def __getstate__(self):
-        state = super().__getstate__()
-        state[_VERSION_KEY] = _package_version()
-        return state
-
-    def __setstate__(self, state):
-        saved = state.pop(_VERSION_KEY, None)
-        current = _package_version()
-        if saved is not None and saved != current:
-            warnings.warn(
-                f"Trying to unpickle {type(self).__name__} from skglm_fisher version {saved} "
-                f"when using version {current}. This might lead to breaking code or invalid "
-                "results. Use at your own risk.",
-                UserWarning,
-                stacklevel=2,
-            )
-        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

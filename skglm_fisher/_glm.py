@@ -20,6 +20,7 @@ from skglm_fisher._inference import (
     information_criteria,
     log_likelihood_terms,
 )
+from skglm_fisher._persistence import VersionStampMixin
 from skglm_fisher._sklearn_compat import (
     Interval,
     StrOptions,
@@ -53,7 +54,6 @@ from skglm_fisher.glm._tweedie import Tweedie
 
 __all__ = ["FisherScoringGLM"]
 
-_VERSION_KEY = "_skglm_fisher_version"
 
 _FAMILIES = {
     "normal": lambda link, power: Normal(1.0, link or "identity"),
@@ -71,11 +71,6 @@ _LINK_NAMES = {"auto", "identity", "log", "logit", "probit", "cloglog", "inverse
                "inverse_squared", "sqrt", "softplus"}  # fmt: skip
 
 
-def _package_version() -> str:
-    from skglm_fisher import __version__
-
-    return __version__
-
 
 def _loglik_sum(family, y, mu, sample_weight, dispersion):
     if not np.isfinite(dispersion):
@@ -83,7 +78,7 @@ def _loglik_sum(family, y, mu, sample_weight, dispersion):
     return float(np.sum(log_likelihood_terms(family, y, mu, sample_weight, dispersion)))
 
 
-class FisherScoringGLM(RegressorMixin, BaseEstimator):
+class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
     """Generalized linear model fitted by penalised Fisher scoring (IRLS).
 
     Minimises scikit-learn's GLM objective
@@ -691,22 +686,6 @@ class FisherScoringGLM(RegressorMixin, BaseEstimator):
         tags.target_tags.positive_only = bool(low >= 0 or link in _POSITIVE_LINKS)
         return tags
 
-    def __getstate__(self):
-        state = super().__getstate__()
-        state[_VERSION_KEY] = _package_version()
-        return state
-
-    def __setstate__(self, state):
-        saved = state.pop(_VERSION_KEY, None)
-        current = _package_version()
-        if saved != current:
-            warnings.warn(
-                f"This {type(self).__name__} was pickled with skglm_fisher "
-                f"{saved or 'unknown'} and is loaded with {current}; results may differ.",
-                UserWarning,
-                stacklevel=2,
-            )
-        super().__setstate__(state)
 
 
 def _is_binary(family) -> bool:

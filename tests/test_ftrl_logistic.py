@@ -248,7 +248,7 @@ def test_pickle_carries_version_and_warns_on_mismatch():
         _roundtrip_pickle(clf)
     state["_skglm_fisher_version"] = "0.0.1"
     other = FTRLLogisticRegression.__new__(FTRLLogisticRegression)
-    with pytest.warns(UserWarning, match="skglm_fisher version 0.0.1"):
+    with pytest.warns(UserWarning, match="pickled with skglm_fisher 0.0.1"):
         other.__setstate__(state)
     assert_array_equal(other.coef_, clf.coef_)
 
