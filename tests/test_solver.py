@@ -287,3 +287,18 @@ def test_scattered_other_columns_with_zeros():
     np.testing.assert_allclose(structure.matvec(X, coef, 0, X.shape[0]), X @ coef)
     np.testing.assert_allclose(structure.rmatvec(X, w, 0, X.shape[0]), X.T @ w)
     np.testing.assert_allclose(weighted_gram(X, w, structure=structure), weighted_gram(X, w))
+
+
+def test_bernoulli_logit_deviance_from_logits_keeps_precision_at_the_boundary():
+    from skglm_fisher.glm._solver import _unit_deviance
+
+    family = glm.Bernoulli()
+    y = np.array([0.0, 1.0, 0.3, 1.0])
+    eta = np.array([40.0, -40.0, 0.2, 3.0])
+    deviance = _unit_deviance(family, y, family.mean(eta), eta)
+    # Where the probability rounds to 1 or 0 the mean-based formula overflows; 2·softplus(40) not.
+    with np.errstate(divide="ignore"):
+        assert np.isinf(family.unit_deviance(y[:1], family.mean(eta[:1])))[0]
+    np.testing.assert_allclose(deviance[:2], 2 * np.logaddexp(0.0, 40.0), rtol=1e-15)
+    np.testing.assert_allclose(deviance[2:], family.unit_deviance(y[2:], family.mean(eta[2:])),
+                               rtol=1e-12)  # fmt: skip

@@ -32,12 +32,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.linalg
+from scipy import special
 from sklearn.exceptions import ConvergenceWarning
 
 from skglm_fisher.glm._design import single_threaded_blas
 from skglm_fisher.glm._families import ExponentialFamily
 from skglm_fisher.glm._fisher import SingularInformationWarning
 from skglm_fisher.glm._links import IdentityLink, LogitLink, LogLink
+from skglm_fisher.heads import LogisticRegressionHead
 
 __all__ = [
     "IRLSProblem",
@@ -190,7 +192,7 @@ def evaluate_pass(block, y, offset, sample_weight, coef, job: PassJob) -> PassSu
         if np.any(invalid):
             return PassSums(deviance=np.inf, n_invalid=int(invalid.sum()))
         mu, variance, grad_mean = _moments(family, eta)
-        unit = family.unit_deviance(y, mu)
+        unit = _unit_deviance(family, y, mu, eta)
         deviance = float(unit.sum() if sample_weight is None else sample_weight @ unit)
     if not np.isfinite(deviance):
         return PassSums(deviance=np.inf, n_invalid=int(np.sum(~np.isfinite(unit))) or 1)
@@ -308,6 +310,22 @@ def _block_rfactor(block, fisher, working, fit_intercept):
     return r
 
 
+_LOGISTIC_HEAD = LogisticRegressionHead()
+
+
+def _unit_deviance(family, y, mu, eta):
+    """Per-row deviance; Bernoulli-logit's comes from the logits through the logistic head.
+
+    ``2·(log-loss(y, eta) - log-loss(y, logit(y)))``: computed from ``eta`` it keeps full
+    precision where the fitted probability rounds to 0 or 1; the second term (the entropy of a
+    proportion ``y``) is zero for binary labels.
+    """
+    if type(family).__name__ == "Bernoulli" and isinstance(family.link, LogitLink):
+        entropy = -(special.xlogy(y, y) + special.xlogy(1.0 - y, 1.0 - y))
+        return 2.0 * (_LOGISTIC_HEAD.per_example_loss(y, eta) - entropy)
+    return family.unit_deviance(y, mu)
+
+
 # --------------------------------------------------------------------------------------------
 # Intercept-only model (starting values and the null deviance)
 # --------------------------------------------------------------------------------------------
@@ -319,7 +337,7 @@ def _intercept_pass(block, y, offset, sample_weight, intercept, family):
         if not np.all(family.link.valid_eta(eta)):
             return np.array([np.inf, 0.0, 0.0])
         mu, variance, grad_mean = family(eta)
-        unit = family.unit_deviance(y, mu)
+        unit = _unit_deviance(family, y, mu, eta)
         g_over_v = _safe_ratio(grad_mean, variance)
         score = (y - mu) * g_over_v
         fisher = grad_mean * g_over_v
