@@ -1,6 +1,7 @@
 """FisherScoringGLM against scikit-learn and statsmodels, and its user-facing behaviour."""
 
 import warnings
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -168,7 +169,8 @@ def test_matches_statsmodels_glm(data, family, link, sm_family, kind, beta):
     X, sw = data["X"], data["sample_weight"]
     offset = data["offset"] if link == "log" else None
     eta = beta[0] + X @ beta[1:] + (0 if offset is None else offset)
-    y = _draw(kind, np.random.default_rng(hash((family, link)) % 2**32), INVERSE_LINK[link](eta))
+    rng = np.random.default_rng(zlib.crc32(f"{family}-{link}".encode()))
+    y = _draw(kind, rng, INVERSE_LINK[link](eta))
     ours = FisherScoringGLM(family=family, link=link, tol=1e-14, max_iter=200)
     ours.fit(X, y, sample_weight=sw, offset=offset)
     with warnings.catch_warnings():
@@ -176,7 +178,9 @@ def test_matches_statsmodels_glm(data, family, link, sm_family, kind, beta):
         theirs = sm.GLM(y, sm.add_constant(X), family=sm_family, var_weights=sw, offset=offset)
         theirs = theirs.fit(tol=1e-14, maxiter=200)
     assert ours.converged_
-    np.testing.assert_allclose(np.r_[ours.intercept_, ours.coef_], theirs.params, rtol=1e-6)
+    # statsmodels stops on the deviance change, so a coefficient near zero agrees to ~1e-8 absolute.
+    np.testing.assert_allclose(np.r_[ours.intercept_, ours.coef_], theirs.params, rtol=1e-6,
+                               atol=1e-7)  # fmt: skip
     np.testing.assert_allclose(ours.std_errors_, theirs.bse, rtol=1e-6)
     np.testing.assert_allclose(ours.deviance_, theirs.deviance, rtol=1e-8)
     np.testing.assert_allclose(ours.null_deviance_, theirs.null_deviance, rtol=1e-7)
@@ -225,7 +229,9 @@ def test_negative_binomial_instance_and_link_override(data):
     ours = FisherScoringGLM(family=family, link="sqrt", tol=1e-14).fit(X, y, sample_weight=sw)
     sm_family = sm.families.NegativeBinomial(SM_LINKS.Sqrt(), alpha=0.5)
     theirs = sm.GLM(y, sm.add_constant(X), family=sm_family, var_weights=sw).fit(tol=1e-14)
-    np.testing.assert_allclose(np.r_[ours.intercept_, ours.coef_], theirs.params, rtol=1e-6)
+    # statsmodels stops on the deviance change, so a coefficient near zero agrees to ~1e-8 absolute.
+    np.testing.assert_allclose(np.r_[ours.intercept_, ours.coef_], theirs.params, rtol=1e-6,
+                               atol=1e-7)  # fmt: skip
     np.testing.assert_allclose(ours.std_errors_, theirs.bse, rtol=1e-6)
     assert family.link.name == "log"  # the user's instance is not modified
 
