@@ -25,6 +25,7 @@ Where this module departs from TFP (each is tested against the TFP behaviour):
 from __future__ import annotations
 
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg
@@ -158,6 +159,19 @@ def _as_float_array(x, name):
     return x
 
 
+class _Problem(NamedTuple):
+    """Validated inputs of Fisher scoring that stay fixed across steps."""
+
+    X: np.ndarray | sp.csr_matrix
+    y: np.ndarray
+    model: ExponentialFamily
+    penalty: np.ndarray | None  # l2 · pf² per coefficient
+    dispersion: object
+    offset: np.ndarray | None
+    learning_rate: np.ndarray | None
+    sample_weight: np.ndarray | None
+
+
 def _check_inputs(
     model_matrix,
     response,
@@ -220,7 +234,16 @@ def _check_inputs(
         learning_rate = _as_float_array(learning_rate, "learning_rate")
         if np.any(learning_rate <= 0):
             raise ValueError(f"learning_rate must be positive; got {learning_rate!r}.")
-    return X, y, b0, eta0, offset, sample_weight, pf
+    if b0 is None:
+        b0 = np.zeros(batch + (p,), dtype=dtype)
+    if eta0 is None:
+        eta0 = _linear_predictor(X, b0, offset)
+    penalty = None
+    if l2_regularizer is not None and np.any(np.asarray(l2_regularizer) != 0):
+        factor_squared = np.ones(p, dtype) if pf is None else pf**2
+        penalty = np.asarray(l2_regularizer, dtype=dtype) * factor_squared
+    problem = _Problem(X, y, model, penalty, dispersion, offset, learning_rate, sample_weight)
+    return problem, b0, eta0
 
 
 def _linear_predictor(X, coef, offset):
@@ -231,21 +254,21 @@ def _linear_predictor(X, coef, offset):
     return eta if offset is None else eta + offset
 
 
-def _one_step(X, y, model, b0, eta0, l2, dispersion, offset, learning_rate, fast, pf, weights):
-    """One Fisher scoring step on validated inputs; loops over leading batch dimensions."""
+def _one_step(problem: _Problem, b0, eta0, fast: bool):
+    """One Fisher scoring step from ``(b0, eta0)``; loops over leading batch dimensions."""
+    X, penalty, learning_rate = problem.X, problem.penalty, problem.learning_rate
+    w, z = _working_quantities(
+        problem.model, problem.y, eta0, problem.offset, learning_rate, problem.dispersion,
+        problem.sample_weight,
+    )  # fmt: skip
     p = X.shape[-1]
-    penalty = None
-    if l2 is not None and np.any(np.asarray(l2) != 0):
-        penalty = np.asarray(l2, dtype=X.dtype) * (np.ones(p, X.dtype) if pf is None else pf**2)
-    w, z = _working_quantities(model, y, eta0, offset, learning_rate, dispersion, weights)
-    damping = None if learning_rate is None else 1.0 - learning_rate
     coef = np.empty(X.shape[:-2] + (p,), dtype=X.dtype)
     for index in np.ndindex(*X.shape[:-2]):
         prior = np.zeros(p, X.dtype)
-        if penalty is not None and damping is not None:
-            prior = damping * b0[index]
+        if penalty is not None and learning_rate is not None:
+            prior = (1.0 - learning_rate) * b0[index]
         coef[index] = _solve_step(X[index], w[index], z[index], penalty, prior, fast)
-    return coef, _linear_predictor(X, coef, offset)
+    return coef, _linear_predictor(X, coef, problem.offset)
 
 
 # --------------------------------------------------------------------------------------------
@@ -313,19 +336,12 @@ def fit_one_step(
     >>> np.round(coef, 4)
     array([0.8333, 1.5   ])
     """
-    X, y, b0, eta0, offset, weights, pf = _check_inputs(
+    problem, b0, eta0 = _check_inputs(
         model_matrix, response, model, model_coefficients_start, predicted_linear_response_start,
         l2_regularizer, dispersion, offset, learning_rate, l2_regularization_penalty_factor,
         sample_weight,
     )  # fmt: skip
-    if b0 is None:
-        b0 = np.zeros(X.shape[:-2] + (X.shape[-1],), dtype=X.dtype)
-    if eta0 is None:
-        eta0 = _linear_predictor(X, b0, offset)
-    return _one_step(
-        X, y, model, b0, eta0, l2_regularizer, dispersion, offset, learning_rate,
-        fast_unsafe_numerics, pf, weights,
-    )  # fmt: skip
+    return _one_step(problem, b0, eta0, fast_unsafe_numerics)
 
 
 def convergence_criteria_small_relative_norm_weights_change(tolerance=1e-5, norm_order=2):
@@ -405,21 +421,16 @@ def fit(
     >>> bool(converged), np.round(coef, 1)
     (True, array([ 0.5, -0.3]))
     """
-    X, y, b0, eta0, offset, weights, pf = _check_inputs(
+    problem, coef, eta = _check_inputs(
         model_matrix, response, model, model_coefficients_start, predicted_linear_response_start,
         l2_regularizer, dispersion, offset, learning_rate, l2_regularization_penalty_factor,
         sample_weight,
     )  # fmt: skip
     if convergence_criteria_fn is None:
         convergence_criteria_fn = convergence_criteria_small_relative_norm_weights_change()
-    coef = np.zeros(X.shape[:-2] + (X.shape[-1],), X.dtype) if b0 is None else b0
-    eta = _linear_predictor(X, coef, offset) if eta0 is None else eta0
     converged, iteration = False, 0
     while not converged and (maximum_iterations is None or iteration < maximum_iterations):
-        coef_next, eta_next = _one_step(
-            X, y, model, coef, eta, l2_regularizer, dispersion, offset, learning_rate,
-            fast_unsafe_numerics, pf, weights,
-        )  # fmt: skip
+        coef_next, eta_next = _one_step(problem, coef, eta, fast_unsafe_numerics)
         converged = convergence_criteria_fn(
             is_converged_previous=converged,
             iter_=iteration,
@@ -427,7 +438,7 @@ def fit(
             predicted_linear_response_previous=eta,
             model_coefficients_next=coef_next,
             predicted_linear_response_next=eta_next,
-            response=y,
+            response=problem.y,
             model=model,
             dispersion=dispersion,
         )
