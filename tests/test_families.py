@@ -280,3 +280,14 @@ def test_get_link():
     assert glm.get_link(glm.PowerLink(2.0)) == glm.PowerLink(2.0)
     with pytest.raises(ValueError, match="Unknown link"):
         glm.get_link("banana")
+
+
+@pytest.mark.parametrize(("family", "eta"), CASES + [(glm.Tweedie(1.5), np.linspace(-1, 1, 5)),
+                                                     (glm.Tweedie(3.0, "identity"), np.ones(3))],
+                         ids=IDS + ["Tweedie(1.5)", "Tweedie(3)"])  # fmt: skip
+def test_variance_derivative_matches_finite_differences(family, eta):
+    mu = family.mean(eta)
+    h = 1e-6 * np.maximum(np.abs(mu), 1e-3)
+    fd = (family.variance(mu + h) - family.variance(mu - h)) / (2 * h)
+    np.testing.assert_allclose(family.variance_derivative(mu), fd, rtol=1e-7, atol=1e-9)
+    assert family.has_quasi_score == (not isinstance(family, glm.LogNormal))

@@ -13,7 +13,6 @@ from skglm_fisher.glm._solver import (
     PassJob,
     _observed_weights,
     _stack_r,
-    _variance_derivative,
     evaluate_pass,
     intercept_only_fit,
     solve_information,
@@ -177,19 +176,6 @@ def test_observed_weights_are_minus_the_score_derivative(family):
     positive = numeric >= 0
     np.testing.assert_allclose(observed[positive], numeric[positive], rtol=1e-5, atol=1e-8)
     np.testing.assert_allclose(observed[~positive], fisher[~positive])
-
-
-@pytest.mark.parametrize(
-    "family",
-    [glm.Poisson(), glm.Gamma(2.0), glm.Bernoulli(), glm.Tweedie(1.3), glm.NegativeBinomial(3.0),
-     glm.InverseGaussian(2.0), glm.Normal(1.5), glm.Binomial(5.0)],
-    ids=repr,
-)  # fmt: skip
-def test_variance_derivative(family):
-    mu = np.linspace(0.1, 0.9, 9)
-    h = 1e-6
-    numeric = (family.variance(mu + h) - family.variance(mu - h)) / (2 * h)
-    np.testing.assert_allclose(_variance_derivative(family, mu), numeric, rtol=1e-7, atol=1e-9)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -130,6 +130,25 @@ class ExponentialFamily:
         """Full variance of the response at mean ``mu`` (includes fixed shape parameters)."""
         raise NotImplementedError
 
+    def variance_derivative(self, mu):
+        """``d variance / d mu``; the observed-information step needs it.
+
+        Families give it in closed form; this default differentiates :meth:`variance` by central
+        differences.
+        """
+        mu = np.asarray(mu, dtype=float)
+        step = 1e-6 * np.maximum(np.abs(mu), 1e-3)
+        return (self.variance(mu + step) - self.variance(mu - step)) / (2.0 * step)
+
+    @property
+    def has_quasi_score(self) -> bool:
+        """True when :meth:`score` is ``(y - mu)·grad_mean / variance`` (exponential dispersion).
+
+        Then Fisher scoring's working response is the exact Newton step on the log-likelihood;
+        the log-normal and custom families have other scores.
+        """
+        return type(self).score is ExponentialFamily.score
+
     def _log_prob(self, y, mu):
         raise NotImplementedError
 
@@ -226,6 +245,9 @@ class _BernoulliDistribution(ExponentialFamily):
     def variance(self, mu):
         return mu * (1.0 - mu)
 
+    def variance_derivative(self, mu):
+        return 1.0 - 2.0 * mu
+
     def log_prob(self, y, eta):
         y, eta = np.asarray(y), np.asarray(eta)
         if isinstance(self.link, LogitLink):
@@ -296,6 +318,9 @@ class Binomial(ExponentialFamily):
     def variance(self, mu):
         return mu * (1.0 - mu / self.total_count)
 
+    def variance_derivative(self, mu):
+        return 1.0 - 2.0 * mu / self.total_count
+
     def log_prob(self, y, eta):
         y, eta = np.asarray(y), np.asarray(eta)
         n = self.total_count
@@ -354,6 +379,9 @@ class Poisson(ExponentialFamily):
     def variance(self, mu):
         return np.asarray(mu)
 
+    def variance_derivative(self, mu):
+        return np.ones_like(mu, dtype=float)
+
     def _log_prob(self, y, mu):
         return special.xlogy(y, mu) - mu - special.gammaln(y + 1.0)
 
@@ -392,6 +420,9 @@ class Normal(ExponentialFamily):
     def variance(self, mu):
         return np.broadcast_to(np.square(self.scale), np.shape(mu)).astype(np.result_type(mu, 1.0))
 
+    def variance_derivative(self, mu):
+        return np.zeros_like(mu, dtype=float)
+
     def _log_prob(self, y, mu):
         return -0.5 * np.square((y - mu) / self.scale) - np.log(self.scale) - _LOG_SQRT_2PI
 
@@ -425,6 +456,9 @@ class _GammaDistribution(ExponentialFamily):
 
     def variance(self, mu):
         return np.square(mu) / self.concentration
+
+    def variance_derivative(self, mu):
+        return 2.0 * mu / self.concentration
 
     def _log_prob(self, y, mu):
         k = self.concentration
@@ -492,6 +526,9 @@ class LogNormal(ExponentialFamily):
     def variance(self, mu):
         return np.expm1(np.square(self.scale)) * np.square(mu)
 
+    def variance_derivative(self, mu):
+        return 2.0 * np.expm1(np.square(self.scale)) * mu
+
     def _log_prob(self, y, mu):
         z = (np.log(y) - self._loc(mu)) / self.scale
         return -0.5 * np.square(z) - np.log(self.scale * y) - _LOG_SQRT_2PI
@@ -539,6 +576,9 @@ class NegativeBinomial(ExponentialFamily):
 
     def variance(self, mu):
         return mu + np.square(mu) / self.total_count
+
+    def variance_derivative(self, mu):
+        return 1.0 + 2.0 * mu / self.total_count
 
     def _log_prob(self, y, mu):
         r = self.total_count
@@ -588,6 +628,9 @@ class InverseGaussian(ExponentialFamily):
 
     def variance(self, mu):
         return mu**3 / self.shape
+
+    def variance_derivative(self, mu):
+        return 3.0 * np.square(mu) / self.shape
 
     def _log_prob(self, y, mu):
         lam = self.shape

@@ -150,24 +150,6 @@ def _moments(family, eta):
     return mu, family.variance(mu), grad_mean
 
 
-def _variance_derivative(family, mu):
-    """``dV/dmu`` by complex step (exact for the polynomial variance functions)."""
-    h = 1e-20
-    try:
-        with np.errstate(all="ignore"):
-            value = np.imag(family.variance(mu + 1j * h)) / h
-        if np.all(np.isfinite(value)):
-            return value
-    except (TypeError, ValueError):
-        pass
-    step = 1e-6 * np.maximum(np.abs(mu), 1e-3)
-    return (family.variance(mu + step) - family.variance(mu - step)) / (2.0 * step)
-
-
-def _uses_standard_score(family) -> bool:
-    return type(family).score is ExponentialFamily.score
-
-
 def evaluate_pass(block, y, offset, sample_weight, coef, job: PassJob) -> PassSums:
     """The :class:`PassSums` of one row block at ``coef`` (intercept first)."""
     family = job.family
@@ -179,7 +161,7 @@ def evaluate_pass(block, y, offset, sample_weight, coef, job: PassJob) -> PassSu
         and job.gradient
         and not (job.qr or job.boundary or job.row_statistic)
         and not np.any(features)
-        and _uses_standard_score(family)
+        and family.has_quasi_score
     ):
         return _constant_mean_pass(block, y, sample_weight, coef[0], family)
     eta = block.matvec(features)
@@ -217,7 +199,7 @@ def evaluate_pass(block, y, offset, sample_weight, coef, job: PassJob) -> PassSu
         return out
     with np.errstate(all="ignore"):
         g_over_v = _safe_ratio(grad_mean, variance)
-        if _uses_standard_score(family):
+        if family.has_quasi_score:
             score = residual * g_over_v
         else:
             score = np.nan_to_num(family.score(y, eta))
@@ -288,7 +270,7 @@ def _observed_weights(family, eta, mu, variance, grad_mean, residual, fisher, sa
     """
     with np.errstate(all="ignore"):
         second = np.asarray(family.mean_scale) * family.link.inverse_second_derivative(eta)
-        dv = _variance_derivative(family, mu)
+        dv = family.variance_derivative(mu)
         correction = _safe_ratio(second, variance) - _safe_ratio(grad_mean**2 * dv, variance**2)
         correction = residual * correction
         if sample_weight is not None:
@@ -476,7 +458,7 @@ class IRLSProblem:
     @property
     def gram_kind(self) -> str:
         observed = self.solver == "observed" and not self.family.is_canonical
-        return "observed" if observed and _uses_standard_score(self.family) else "fisher"
+        return "observed" if observed and self.family.has_quasi_score else "fisher"
 
     @property
     def is_binary(self) -> bool:

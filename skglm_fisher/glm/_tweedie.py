@@ -60,6 +60,9 @@ class Tweedie(ExponentialFamily):
     def variance(self, mu):
         return self.dispersion * np.power(mu, self.power)
 
+    def variance_derivative(self, mu):
+        return self.dispersion * self.power * np.power(mu, self.power - 1.0)
+
     def unit_deviance(self, y, mu):
         p = self.power
         if p == 0:

@@ -58,21 +58,6 @@ class _GLMDistribution:
         return self.family.mean(self.eta)
 
 
-def _has_quasi_score(family: ExponentialFamily) -> bool:
-    """Whether ``family.score`` is the exponential-dispersion score ``(y - mu)·g / var``."""
-    return type(family).score is ExponentialFamily.score
-
-
-def _variance_derivative(family: ExponentialFamily, mu: np.ndarray) -> np.ndarray:
-    """``d var / d mu`` by a complex step (exact for the polynomial and power variances)."""
-    h = 1e-20 * np.maximum(1.0, np.abs(mu))
-    value = family.variance(mu.astype(np.complex128) + 1j * h)
-    if np.iscomplexobj(value):
-        return (np.imag(value) / h).astype(mu.dtype)
-    h = 1e-6 * np.maximum(1.0, np.abs(mu))  # the variance function dropped the imaginary part
-    return (family.variance(mu + h) - family.variance(mu - h)) / (2.0 * h)
-
-
 class GLMNegativeLogProbLoss(DistributionNegativeLogProbLoss):
     """Negative log-likelihood of a :mod:`skglm_fisher.glm` family in the linear predictor.
 
@@ -217,7 +202,7 @@ class GLMNegativeLogProbLoss(DistributionNegativeLogProbLoss):
 
     def gradient(self):
         """``d evaluate() / d eta = -(s / phi) · family.score(y, eta)``."""
-        if _has_quasi_score(self._family):
+        if self._family.has_quasi_score:
             return self.quasi_gradient()  # the same formula, from the cached moments
         return self._weighted(-self._family.score(self._require_targets(), self._eta))
 
@@ -276,15 +261,14 @@ class GLMNegativeLogProbLoss(DistributionNegativeLogProbLoss):
         family = self._family
         if family.is_canonical:
             return self.fisher_diagonal()
-        if not _has_quasi_score(family):
+        if not family.has_quasi_score:
             raise NotImplementedError(
                 f"The Hessian of the {family.name} loss is not available; use the Fisher methods."
             )
         mean, variance, grad_mean = self.moments
         grad2_mean = family.mean_scale * family.link.inverse_second_derivative(self._eta)
-        d_ratio = grad2_mean / variance - np.square(grad_mean) * _variance_derivative(
-            family, mean
-        ) / np.square(variance)
+        dv_dmu = family.variance_derivative(mean)
+        d_ratio = grad2_mean / variance - np.square(grad_mean) * dv_dmu / np.square(variance)
         residual = self._require_targets() - mean
         return self._weighted(np.square(grad_mean) / variance - residual * d_ratio)
 
