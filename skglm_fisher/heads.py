@@ -24,9 +24,29 @@ from typing import Any
 import numpy as np
 from scipy.special import expit, logsumexp, softmax
 
-__all__ = ["LOSS_REDUCTIONS", "LogisticRegressionHead", "MultiClassHead"]
+__all__ = [
+    "LOSS_REDUCTIONS",
+    "LogisticRegressionHead",
+    "MultiClassHead",
+    "sigmoid_cross_entropy",
+]
 
 LOSS_REDUCTIONS = ("sum", "sum_over_batch_size", "mean", "sum_by_nonzero_weights")
+
+
+def sigmoid_cross_entropy(labels: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    """Per-example ``max(x, 0) - x·z + log(1 + exp(-|x|))`` on already-checked arrays.
+
+    The unchecked kernel of :meth:`LogisticRegressionHead.per_example_loss`, for solvers that
+    validated their labels once and call it every iteration.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> np.round(sigmoid_cross_entropy(np.array([0.4, 0.6, 0.8]), np.array([0.0, -1.0, 1.0])), 4)
+    array([0.6931, 0.9133, 0.5133])
+    """
+    return np.maximum(logits, 0.0) - logits * labels + np.log1p(np.exp(-np.abs(logits)))
 
 
 def _reduction_scale(reduction: str, weights: np.ndarray | None, n: int) -> float:
@@ -168,7 +188,7 @@ class LogisticRegressionHead(_Head):
     def per_example_loss(self, labels, logits) -> np.ndarray:
         """Unweighted sigmoid cross-entropy of each example, shaped like ``logits``."""
         labels, logits = self._check(labels, logits)
-        return np.maximum(logits, 0.0) - logits * labels + np.log1p(np.exp(-np.abs(logits)))
+        return sigmoid_cross_entropy(labels, logits)
 
     @staticmethod
     def _residual(labels, logits):

@@ -27,6 +27,7 @@ The steps are the methods of :class:`IRLSSolver` (``setup``, ``update_informatio
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from dataclasses import dataclass, field
 
@@ -39,7 +40,7 @@ from skglm_fisher.glm._design import single_threaded_blas
 from skglm_fisher.glm._families import ExponentialFamily
 from skglm_fisher.glm._fisher import SingularInformationWarning
 from skglm_fisher.glm._links import IdentityLink, LogitLink, LogLink
-from skglm_fisher.heads import LogisticRegressionHead
+from skglm_fisher.heads import sigmoid_cross_entropy
 
 __all__ = [
     "IRLSProblem",
@@ -292,11 +293,8 @@ def _block_rfactor(block, fisher, working, fit_intercept):
     return r
 
 
-_LOGISTIC_HEAD = LogisticRegressionHead()
-
-
 def _unit_deviance(family, y, mu, eta):
-    """Per-row deviance; Bernoulli-logit's comes from the logits through the logistic head.
+    """Per-row deviance; Bernoulli-logit's is the logistic head's loss of the logits.
 
     ``2·(log-loss(y, eta) - log-loss(y, logit(y)))``: computed from ``eta`` it keeps full
     precision where the fitted probability rounds to 0 or 1; the second term (the entropy of a
@@ -304,7 +302,7 @@ def _unit_deviance(family, y, mu, eta):
     """
     if type(family).__name__ == "Bernoulli" and isinstance(family.link, LogitLink):
         entropy = -(special.xlogy(y, y) + special.xlogy(1.0 - y, 1.0 - y))
-        return 2.0 * (_LOGISTIC_HEAD.per_example_loss(y, eta) - entropy)
+        return 2.0 * (sigmoid_cross_entropy(y, eta) - entropy)
     return family.unit_deviance(y, mu)
 
 
@@ -533,10 +531,9 @@ class IRLSSolver:
 
         The start is ``coef0`` if given, valid, and no worse than the intercept-only fit (with
         the offset; ``intercept0`` if already known); else that fit; else zeros; else R's start,
-        the weighted least-squares fit at ``eta = link(starting_mean(y))``. (Newton steps
-        for log-linear
-        models shrink an overestimated linear predictor by about one per iteration, so a bad warm
-        start can cost far more iterations than starting afresh.)
+        the weighted least-squares fit at ``eta = link(starting_mean(y))``. (Newton steps for
+        log-linear models shrink an overestimated linear predictor by about one per iteration,
+        so a bad warm start can cost far more iterations than starting afresh.)
         """
         pb = self.problem
         q = pb.design.n_features + pb.fit_intercept
@@ -556,15 +553,13 @@ class IRLSSolver:
                 objectives.append(self._objective(coef, sums.deviance) if valid else np.inf)
             if objectives[1] < objectives[0]:
                 candidates.pop(0)
-        for coef in candidates:
-            sums = self._evaluate(coef, gradient=True, gram=True)
-            if sums.n_invalid == 0 and np.isfinite(sums.deviance):
-                self.state = IRLSState(coef=coef)
-                self._accept(sums)
-                self._start = (coef.copy(), sums.deviance)
-                return
-        coef = self._working_start()
-        if coef is not None:
+        def last_resort():
+            # R's start is a weighted least-squares pass: only computed when all else failed.
+            coef = self._working_start()
+            if coef is not None:
+                yield coef
+
+        for coef in itertools.chain(candidates, last_resort()):
             sums = self._evaluate(coef, gradient=True, gram=True)
             if sums.n_invalid == 0 and np.isfinite(sums.deviance):
                 self.state = IRLSState(coef=coef)
