@@ -165,7 +165,7 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
     df_resid_ : int
         ``n_obs - rank_`` with ``n_obs`` the rows of positive weight.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Defined when ``X`` has string column names.
 
     See Also
