@@ -2,80 +2,43 @@
 
 from __future__ import annotations
 
-import copy
-import warnings
-from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from skglm_fisher._inference import (
-    CoefficientTable,
-    concentrated_dispersion,
-    covariance_matrix,
-    estimate_dispersion,
-    information_criteria,
-    log_likelihood_terms,
+from skglm_fisher._atomic import unchanged_on_error
+from skglm_fisher._glm_inputs import (
+    FAMILIES,
+    LINK_NAMES,
+    FitData,
+    check_offset,
+    family_from_params,
+    validate_fit_data,
+    validate_predict_data,
 )
+from skglm_fisher._inference import CoefficientTable, glm_statistics, information_criteria
 from skglm_fisher._persistence import VersionStampMixin
 from skglm_fisher._sklearn_compat import (
     Interval,
     StrOptions,
     _check_sample_weight,
     _fit_context,
-    validate_data,
 )
-from skglm_fisher.glm._design import is_dask_array, make_design, single_threaded_blas
-from skglm_fisher.glm._families import (
-    Bernoulli,
-    ExponentialFamily,
-    Gamma,
-    InverseGaussian,
-    NegativeBinomial,
-    Normal,
-    Poisson,
+from skglm_fisher.glm._design import is_dask_array, make_design
+from skglm_fisher.glm._families import ExponentialFamily
+from skglm_fisher.glm._links import Link
+from skglm_fisher.glm._recursive import (
+    NullModelStream,
+    recursive_update,
+    start_null_stream,
+    update_null_stream,
 )
-from skglm_fisher.glm._links import Link, get_link
-from skglm_fisher.glm._solver import (
-    IRLSProblem,
-    IRLSSolver,
-    PassJob,
-    PerfectSeparationWarning,
-    evaluate_pass,
-    information_rank,
-    intercept_only_fit,
-    solve_information,
-    warn_singular,
-)
-from skglm_fisher.glm._tweedie import Tweedie
+from skglm_fisher.glm._solver import IRLSProblem, IRLSSolver
+from skglm_fisher.glm._start import null_model_deviance
 
 __all__ = ["FisherScoringGLM"]
-
-
-_FAMILIES = {
-    "normal": lambda link, power: Normal(1.0, link or "identity"),
-    "gaussian": lambda link, power: Normal(1.0, link or "identity"),
-    "bernoulli": lambda link, power: Bernoulli(link or "logit"),
-    "binomial": lambda link, power: Bernoulli(link or "logit"),
-    "poisson": lambda link, power: Poisson(link or "log"),
-    "gamma": lambda link, power: Gamma(1.0, link or "log"),
-    "inverse_gaussian": lambda link, power: InverseGaussian(1.0, link or "log"),
-    "tweedie": lambda link, power: Tweedie(power, link or "log"),
-    "negative_binomial": lambda link, power: NegativeBinomial(1.0, link or "log"),
-}
-_POSITIVE_LINKS = {"log", "softplus", "inverse", "inverse_squared", "sqrt"}
-_LINK_NAMES = {"auto", "identity", "log", "logit", "probit", "cloglog", "inverse",
-               "inverse_squared", "sqrt", "softplus"}  # fmt: skip
-
-
-
-def _loglik_sum(family, y, mu, sample_weight, dispersion):
-    if not np.isfinite(dispersion):
-        return np.nan
-    return float(np.sum(log_likelihood_terms(family, y, mu, sample_weight, dispersion)))
 
 
 class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
@@ -93,13 +56,19 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
     table, log-likelihood, AIC and BIC.
 
     Each iteration is one pass over the rows (one weighted Gram plus two mat-vecs, in bounded
-    row blocks on all cores). The start is the intercept-only fit (with the offset), steps are
-    halved while the penalised deviance rises or turns non-finite, and convergence is declared
-    when the Newton decrement ``Gᵀ H⁻¹ G`` falls below ``tol · (penalized deviance + 0.1)``.
-    Families whose Fisher weights do not depend on the linear predictor (normal-identity,
-    Gamma-log) compute the Gram once. CSR input made of one-hot blocks is detected and its Gram
-    built from per-level counts. Dask arrays (chunked by rows) are fitted by reducing per-block
-    sums on the workers.
+    row blocks on all cores). The start is the intercept-only fit (with the offset); without an
+    intercept, the better of zeros and R's start. Steps are halved while the penalised deviance
+    rises or turns non-finite, and convergence is declared when the Newton decrement
+    ``Gᵀ H⁻¹ G`` falls below ``tol · (penalized deviance + 0.1)``. Steps, standard errors, rank
+    and aliasing come from a factor of the column-equilibrated information: a Cholesky factor
+    while it is well conditioned, else the ``R`` of a QR of the weighted design (R's
+    ``chol2inv(qr.R)``), so that ill-conditioned designs keep their digits (the NIST StRD
+    linear-regression problems are tested). Aliased columns (linear combinations of earlier
+    ones, such as every level of a one-hot encoding next to an intercept) get coefficient 0 and
+    NaN standard errors, as R reports ``NA``. Families whose Fisher weights do not depend on the
+    linear predictor (normal-identity, Gamma-log) compute the Gram once. CSR input made of
+    one-hot blocks is detected and its Gram built from per-level counts. Dask arrays (chunked
+    by rows) are fitted by reducing per-block sums on the workers.
 
     Parameters
     ----------
@@ -119,11 +88,12 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
         Per-feature multiplier ``pf`` of the penalty; 0 leaves a feature unpenalised.
     fit_intercept : bool, default=True
     solver : {'cholesky', 'qr', 'observed'}, default='cholesky'
-        'cholesky': Fisher scoring, normal equations by Cholesky (minimum-norm least squares if
-        singular). 'qr': Fisher scoring, least squares by a tall-skinny QR of the weighted design
-        (more accurate for ill-conditioned designs, about twice the work). 'observed': Newton's
-        method with the observed information (rows where it is negative keep their Fisher
-        weight); for non-canonical links it can need fewer iterations.
+        'cholesky': Fisher scoring with an equilibrated Cholesky factor of the information,
+        switching to a QR factor of the weighted design where that is ill-conditioned or
+        singular. 'qr': a tall-skinny QR of the weighted design at every iteration (about twice
+        the work). 'observed': Newton's method with the observed information (rows where it is
+        negative keep their Fisher weight); for non-canonical links it can need fewer
+        iterations. All three report standard errors from the Fisher information.
     learning_rate : float in (0, 1], default=1.0
         Damping of each step (before step halving).
     tol : float, default=1e-8
@@ -154,14 +124,20 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
         Deviance of the intercept-only model (with the offset), as R's ``null.deviance``.
     dispersion_ : float
     covariance_matrix_ : ndarray of shape (n_params, n_params)
-        Intercept first (if fitted), then the coefficients.
+        Intercept first (if fitted), then the coefficients; NaN rows and columns for aliased
+        coefficients.
     std_errors_ : ndarray of shape (n_params,)
+        NaN for aliased coefficients.
+    aliased_ : ndarray of shape (n_params,), bool
+        Coefficients the (penalised) information does not identify: each is a linear
+        combination of earlier columns. They are 0 in ``coef_``, so predictions equal those of
+        the model without them.
     llf_ : float
         Log-likelihood as statsmodels defines it (see :meth:`llf`).
     information_ : ndarray of shape (n_params, n_params)
         Penalised Fisher information at unit dispersion; ``partial_fit`` accumulates it.
     rank_ : int
-        Rank of the Fisher information (the number of identified coefficients).
+        Rank of the unpenalised Fisher information (the number of identified coefficients).
     df_resid_ : int
         ``n_obs - rank_`` with ``n_obs`` the rows of positive weight.
     n_features_in_ : int
@@ -191,8 +167,8 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "family": [StrOptions(set(_FAMILIES)), ExponentialFamily],
-        "link": [StrOptions(_LINK_NAMES), Link],
+        "family": [StrOptions(set(FAMILIES)), ExponentialFamily],
+        "link": [StrOptions(LINK_NAMES), Link],
         "power": [Interval(Real, None, None, closed="neither")],
         "alpha": [Interval(Real, 0.0, None, closed="left")],
         "l2_penalty_factor": ["array-like", None],
@@ -244,67 +220,6 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
         self.verbose = verbose
 
     # ---------------------------------------------------------------------------------------
-    # Family and inputs
-    # ---------------------------------------------------------------------------------------
-    def _get_family(self) -> ExponentialFamily:
-        """The family instance the parameters describe (a copy; never the user's object)."""
-        link = None if isinstance(self.link, str) and self.link == "auto" else self.link
-        if isinstance(self.family, str):
-            return _FAMILIES[self.family](link, self.power)
-        family = copy.deepcopy(self.family)
-        if link is not None:
-            link = get_link(link)
-            allowed = family.allowed_links
-            if allowed is not None and link.name not in allowed:
-                raise ValueError(
-                    f"{type(family).__name__} does not support the {link.name!r} link; "
-                    f"allowed links are {list(allowed)}."
-                )
-            family.link = link
-        return family
-
-    def _validate_fit_data(self, X, y, sample_weight, offset, reset, family):
-        """Validated ``(X, y, sample_weight, offset)``; raise ValueError naming a bad input."""
-        if is_dask_array(X):
-            return self._validate_dask(X, y, sample_weight, offset, reset)
-        X, y = validate_data(
-            self, X, y, reset=reset, accept_sparse=["csr", "csc"],
-            dtype=[np.float64, np.float32], y_numeric=True, multi_output=False,
-        )  # fmt: skip
-        y = np.asarray(y, dtype=np.float64)
-        family.check_response(y)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
-            if not np.all(np.isfinite(sample_weight)):
-                raise ValueError("sample_weight contains NaN or infinity.")
-            if not np.any(sample_weight > 0):
-                raise ValueError("sample_weight must have at least one positive entry.")
-        offset = _check_offset(offset, X.shape[0])
-        return X, y, sample_weight, offset
-
-    def _validate_dask(self, X, y, sample_weight, offset, reset):
-        validate_data(self, X, reset=reset, skip_check_array=True)
-        if X.ndim != 2:
-            raise ValueError(f"Expected a 2-dimensional dask array X; got shape {X.shape}.")
-        return X, y, sample_weight, offset
-
-    def _penalty(self, n_features, sum_weights):
-        """``P``: ``alpha · Σs · pf²`` per feature, 0 for the intercept."""
-        pf = np.ones(n_features)
-        if self.l2_penalty_factor is not None:
-            pf = np.asarray(self.l2_penalty_factor, dtype=np.float64).ravel()
-            if pf.shape != (n_features,):
-                raise ValueError(
-                    f"l2_penalty_factor has {pf.size} entries; expected n_features={n_features}."
-                )
-            if not np.all(np.isfinite(pf)) or np.any(pf < 0):
-                raise ValueError("l2_penalty_factor must be finite and non-negative.")
-        penalty = self.alpha * sum_weights * pf**2
-        return np.concatenate([[0.0], penalty]) if self.fit_intercept else penalty
-
-    # ---------------------------------------------------------------------------------------
     # Fitting
     # ---------------------------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -325,68 +240,122 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
         Returns
         -------
         self : FisherScoringGLM
+            A failed fit raises and leaves the estimator as it was.
         """
-        family = self._get_family()
-        X, y, sample_weight, offset = self._validate_fit_data(
-            X, y, sample_weight, offset, True, family
-        )
-        with single_threaded_blas():
-            self._fit(X, y, sample_weight, offset, family)
+        with unchanged_on_error(self):
+            family = self._get_family()
+            data = validate_fit_data(self, X, y, sample_weight, offset, True, family)
+            coef0 = None
+            q = data.design.n_features + self.fit_intercept
+            if self.warm_start and getattr(self, "coef_", None) is not None:
+                previous = self._coefficients()
+                coef0 = previous if previous.shape == (q,) else None
+            solver = IRLSSolver(self._problem(data, family, self._penalty(data.sum_weights)))
+            result = solver.solve(coef0)
+            self._attach(result, family, data, solver)
+            has_offset = offset is not None
+            self._null_stream_ = start_null_stream(result, family, self.fit_intercept,
+                                                   has_offset).to_array()  # fmt: skip
+            self._stream_key_ = repr(family) + f"/{self.fit_intercept}"
         return self
 
-    def _fit(self, X, y, sample_weight, offset, family):
-        design = make_design(X, y, offset, sample_weight)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, offset=None):
+        """Update the fit with one batch by recursive Fisher scoring.
+
+        The first call fits the batch fully. Each later batch is fitted to convergence with the
+        earlier rows entering through the quadratic model of their deviance at the current
+        coefficients (their accumulated Fisher information): for the normal family with the
+        identity link this is recursive least squares and equals the fit on all rows for any
+        split into batches; for other families the streamed coefficients differ from the full
+        fit by a small fraction of a standard error (measured figures in the user guide).
+        ``deviance_``, ``llf_`` and Pearson's χ² add up each batch's contribution at the
+        coefficients after its update; ``null_deviance_`` is exact without offsets (from running
+        sums) and updated the same recursive way with them.
+
+        Parameters
+        ----------
+        X, y, sample_weight, offset
+            As in :meth:`fit`; Dask arrays are refused (fit them with :meth:`fit`, or pass their
+            blocks one at a time).
+
+        Returns
+        -------
+        self : FisherScoringGLM
+            A failed update raises and leaves the estimator as it was.
+        """
         if is_dask_array(X):
-            n_obs, sum_weights = _dask_validate(design, family)
-        else:
-            n_obs = X.shape[0] if sample_weight is None else int(np.sum(sample_weight > 0))
-            sum_weights = float(X.shape[0] if sample_weight is None else sample_weight.sum())
-        p = design.n_features
-        penalty = self._penalty(p, sum_weights)
-        null_intercept, null_deviance = None, np.nan
-        if self.fit_intercept:
-            null_intercept, null_deviance = intercept_only_fit(design, family, need_deviance=False)
-        coef0 = None
-        if self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (p,):
-            coef0 = self._coefficients()
-        problem = IRLSProblem(
-            design=design, family=family, penalty=penalty, fit_intercept=self.fit_intercept,
-            solver=self.solver, tol=self.tol, max_iter=self.max_iter,
-            learning_rate=self.learning_rate, verbose=self.verbose,
-            final_job=self._final_job(family),
-        )  # fmt: skip
-        result = IRLSSolver(problem).solve(coef0, null_intercept)
-        if null_deviance is None:
-            # Without offset the solver starts at the intercept-only fit, whose deviance it has.
-            start = np.zeros(p + 1)
-            start[0] = null_intercept
-            if result.start_coef is not None and np.array_equal(result.start_coef, start):
-                null_deviance = result.start_deviance
+            raise ValueError(
+                "partial_fit takes in-memory batches; fit a Dask array with fit, or pass its "
+                "blocks one at a time (X.blocks[i].compute())."
+            )
+        # scikit-learn skips the parameter checks of partial_fit once fitted: run them anyway.
+        self._validate_params()
+        if getattr(self, "information_", None) is None:
+            return self.fit(X, y, sample_weight, offset)
+        with unchanged_on_error(self):
+            family = self._get_family()
+            if repr(family) + f"/{self.fit_intercept}" != self._stream_key_:
+                raise ValueError(
+                    "family, link and fit_intercept must not change between partial_fit calls "
+                    f"(fitted with {self._stream_key_!r}); call fit to start a new model."
+                )
+            data = validate_fit_data(self, X, y, sample_weight, offset, False, family)
+            total = FitData(data.design, self.n_obs_ + data.n_obs,
+                            self.sum_sample_weight_ + data.sum_weights, data.dtype)  # fmt: skip
+            seen = self._penalty(self.sum_sample_weight_)
+            problem = self._problem(data, family, self._penalty(total.sum_weights),
+                                    null_model=False)  # fmt: skip
+            information = self.information_ - np.diag(seen)
+            update = recursive_update(problem, self._coefficients(), information, seen)
+            batch = update.batch
+            null = update_null_stream(
+                NullModelStream.from_array(self._null_stream_), data.design, family,
+                self.fit_intercept,
+            )  # fmt: skip
+            batch.gram, batch.information = update.information, problem.penalty.add_to(
+                update.information
+            )
+            batch.rank = update.rank
+            batch.null_deviance = null.deviance
+            batch.deviance += self.deviance_
+            batch.pearson += self.pearson_chi2_
+            if batch.meat is not None:
+                batch.meat = batch.meat + self._meat_
+            if batch.log_likelihood is not None:
+                batch.log_likelihood += self.llf_
             else:
-                null_deviance = intercept_only_fit(design, family)[1]
-        if not self.fit_intercept:
-            null_deviance = design.map_reduce(
-                evaluate_pass, np.zeros(p), PassJob(family=family, fit_intercept=False)
-            ).deviance
-        gram = result.gram
-        if problem.gram_kind == "observed":
-            gram = self._pass(design, family, result.coef, gram="fisher").gram
-            gram = design.finish_gram(gram, self.fit_intercept)
-        self._set_fitted(
-            design, family, result.coef, gram, penalty, result.deviance, result.pearson, n_obs,
-            sum_weights, final_sums=result.final_sums, singular=result.singular,
-        )  # fmt: skip
-        self.n_iter_ = result.n_iter
-        self.converged_ = result.converged
-        self.null_deviance_ = float(null_deviance)
-        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-        self.coef_ = self.coef_.astype(dtype)
+                batch.log_likelihood = np.nan  # the dispersion of a stream is not re-estimated
+            n_iter = self.n_iter_ + batch.n_iter
+            self._attach(batch, family, total, None)
+            self.n_iter_ = n_iter
+            self._null_stream_ = null.to_array()
         return self
 
-    def _coefficients(self):
-        """``[intercept_, *coef_]`` (without the intercept if it is not fitted), float64."""
-        coef = np.asarray(self.coef_, dtype=np.float64)
-        return np.concatenate([[self.intercept_], coef]) if self.fit_intercept else coef
+    def _problem(self, data, family, penalty, null_model=True):
+        known = self._known_dispersion(family)
+        return IRLSProblem(
+            design=data.design, family=family, penalty=penalty,
+            fit_intercept=self.fit_intercept, solver=self.solver, tol=self.tol,
+            max_iter=self.max_iter, learning_rate=self.learning_rate, verbose=self.verbose,
+            robust=self.cov_type != "nonrobust", log_likelihood_dispersion=known,
+            null_model=null_model,
+        )  # fmt: skip
+
+    def _penalty(self, sum_weights) -> np.ndarray:
+        """``P``: ``alpha · Σs · pf²`` per coefficient, 0 for the intercept."""
+        n_features = self.n_features_in_
+        pf = np.ones(n_features)
+        if self.l2_penalty_factor is not None:
+            pf = np.asarray(self.l2_penalty_factor, dtype=np.float64).ravel()
+            if pf.shape != (n_features,):
+                raise ValueError(
+                    f"l2_penalty_factor has {pf.size} entries; expected n_features={n_features}."
+                )
+            if not np.all(np.isfinite(pf)) or np.any(pf < 0):
+                raise ValueError("l2_penalty_factor must be finite and non-negative.")
+        penalty = self.alpha * sum_weights * pf**2
+        return np.concatenate([[0.0], penalty]) if self.fit_intercept else penalty
 
     def _known_dispersion(self, family):
         """The dispersion when it does not depend on the fit (else None)."""
@@ -394,139 +363,40 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
             return None if family.has_free_dispersion else 1.0
         return None if isinstance(self.dispersion, str) else float(self.dispersion)
 
-    def _final_job(self, family):
-        """What the pass at the final coefficients computes besides the deviance."""
-        job = {"boundary": _is_binary(family)}
-        if self.cov_type != "nonrobust":
-            job["gram"] = "meat"
-        known = self._known_dispersion(family)
-        if known is not None:
-            job["row_statistic"] = partial(_loglik_sum, dispersion=known)
-        return job
-
-    def _pass(self, design, family, coef, **job):
-        return design.map_reduce(
-            evaluate_pass, coef, PassJob(family=family, fit_intercept=self.fit_intercept, **job)
-        )
-
-    def _set_fitted(self, design, family, coef, gram, penalty, deviance, pearson, n_obs,
-                    sum_weights, llf=None, meat=None, final_sums=None, singular=False):  # fmt: skip
-        """Set the coefficients and every statistic from the Fisher information at ``coef``.
-
-        One more pass over the rows computes the log-likelihood, the separation check and, for
-        the sandwich covariance, the meat; ``llf`` given skips it (``partial_fit``).
-        """
-        information = gram + np.diag(penalty)
-        q = information.shape[0]
-        rank = information_rank(gram)
-        penalized_rank = information_rank(information)
-        if penalized_rank < q or singular:
-            warn_singular(q, penalized_rank, stacklevel=4)
-        dispersion = estimate_dispersion(self.dispersion, family, pearson, deviance, n_obs, rank)
-        llf_dispersion = concentrated_dispersion(family, deviance, n_obs) or dispersion
-        if llf is None:
-            robust = self.cov_type != "nonrobust"
-            sums = final_sums
-            if sums is None or sums.statistic is None or (robust and sums.gram is None):
-                job = self._final_job(family)
-                job["row_statistic"] = partial(_loglik_sum, dispersion=llf_dispersion)
-                sums = self._pass(design, family, coef, **job)
-            llf = sums.statistic
-            if robust:
-                meat = design.finish_gram(sums.gram, self.fit_intercept)
-            if sums.n_boundary:
-                warnings.warn(
-                    f"Fitted probabilities numerically 0 or 1 occurred for {sums.n_boundary} of "
-                    f"{sums.n_positive} rows: the data are (quasi-)separated, the coefficients "
-                    "diverge and their standard errors are meaningless. Use alpha > 0.",
-                    PerfectSeparationWarning,
-                    stacklevel=4,
-                )
-        cov = covariance_matrix(information, dispersion, self.cov_type, meat, n_obs, rank)
-        self.intercept_ = float(coef[0]) if self.fit_intercept else 0.0
-        self.coef_ = np.asarray(coef[1:] if self.fit_intercept else coef, dtype=np.float64)
-        self.deviance_ = float(deviance)
-        self.dispersion_ = float(dispersion)
-        self.covariance_matrix_ = cov
-        self.std_errors_ = np.sqrt(np.maximum(np.diag(cov), 0.0))
-        self.information_ = information
-        self.rank_ = int(rank)
-        self.n_obs_ = int(n_obs)
-        self.df_resid_ = int(n_obs - rank)
-        self.sum_sample_weight_ = float(sum_weights)
-        self.pearson_chi2_ = float(pearson)
-        self.llf_ = float(llf)
-        self._meat_ = meat
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, offset=None):
-        """Update the fit with one batch by recursive Fisher scoring.
-
-        The first call fits the batch fully. Each later batch adds its Fisher information at the
-        current coefficients to the running penalised information ``H`` and takes one step
-        ``H⁻¹ G_batch`` along the batch's penalised score. For the normal family with identity
-        link this is recursive least squares and equals the fit on all rows for any split into
-        batches. For other families it is a one-step estimator per batch: the streamed
-        coefficients stay within about 1% of a standard error of the full fit once the first
-        batch is large enough to fit on its own (measured on Poisson streams of 1,000-row
-        batches). ``deviance_``, ``llf_`` and Pearson's χ² add up
-        each batch's contribution at the coefficients after its step; ``null_deviance_`` is not
-        updated (it needs a pass over all rows).
-
-        Parameters
-        ----------
-        X, y, sample_weight, offset
-            As in :meth:`fit`.
-
-        Returns
-        -------
-        self : FisherScoringGLM
-        """
-        if is_dask_array(X):
-            raise ValueError(
-                "partial_fit takes in-memory batches; fit a Dask array with fit, or pass its "
-                "blocks one at a time (X.blocks[i].compute())."
-            )
-        first = not hasattr(self, "information_")
-        family = self._get_family()
-        X, y, sample_weight, offset = self._validate_fit_data(
-            X, y, sample_weight, offset, first, family
-        )
-        with single_threaded_blas():
-            if first:
-                return self._fit(X, y, sample_weight, offset, family)
-            return self._partial_fit_step(X, y, sample_weight, offset, family)
-
-    def _partial_fit_step(self, X, y, sample_weight, offset, family):
-        design = make_design(X, y, offset, sample_weight)
-        batch_weight = float(X.shape[0] if sample_weight is None else np.sum(sample_weight))
-        batch_obs = X.shape[0] if sample_weight is None else int(np.sum(sample_weight > 0))
-        penalty = self._penalty(X.shape[1], batch_weight)
-        coef = self._coefficients()
-        sums = self._pass(design, family, coef, gradient=True, gram="fisher")
-        if sums.n_invalid:
-            raise ValueError("The current coefficients give an invalid mean on this batch.")
-        information = self.information_ + design.finish_gram(sums.gram, self.fit_intercept)
-        information = information + np.diag(penalty)
-        step, _ = solve_information(information, np.zeros(len(coef)),
-                                    sums.gradient - penalty * coef)  # fmt: skip
-        coef = coef + step
-        robust = self.cov_type != "nonrobust"
-        after = self._pass(design, family, coef, gradient=True, gram="meat" if robust else None,
-                           row_statistic=partial(_loglik_sum, dispersion=1.0))  # fmt: skip
-        meat = None
-        if robust:
-            meat = self._meat_ + design.finish_gram(after.gram, self.fit_intercept)
-        total_penalty = self._penalty(X.shape[1], self.sum_sample_weight_ + batch_weight)
-        self._set_fitted(
-            design, family, coef, information - np.diag(total_penalty), total_penalty,
-            self.deviance_ + after.deviance, self.pearson_chi2_ + after.pearson,
-            self.n_obs_ + batch_obs, self.sum_sample_weight_ + batch_weight,
-            llf=self.llf_ + after.statistic, meat=meat,
+    def _attach(self, result, family, data, solver):
+        """Set the coefficients and every statistic from the solver's result."""
+        statistics = glm_statistics(
+            family, result, dispersion_rule=self.dispersion, cov_type=self.cov_type,
+            n_obs=data.n_obs,
+            log_likelihood_at=lambda phi: solver.log_likelihood(result.coef, phi),
         )  # fmt: skip
-        self.n_iter_ += 1
-        self.null_deviance_ = np.nan
-        return self
+        coef = result.coef
+        self.intercept_ = float(coef[0]) if self.fit_intercept else 0.0
+        self.coef_ = np.array(coef[1:] if self.fit_intercept else coef, dtype=data.dtype)
+        self.n_iter_ = int(result.n_iter)
+        self.converged_ = bool(result.converged)
+        self.deviance_ = float(result.deviance)
+        self.null_deviance_ = float(result.null_deviance)
+        self.pearson_chi2_ = float(result.pearson)
+        self.dispersion_ = statistics.dispersion
+        self.covariance_matrix_ = statistics.covariance
+        self.std_errors_ = statistics.std_errors
+        self.llf_ = statistics.log_likelihood
+        self.information_ = result.information
+        self.aliased_ = result.aliased
+        self.rank_ = statistics.rank
+        self.df_resid_ = statistics.df_resid
+        self.n_obs_ = int(data.n_obs)
+        self.sum_sample_weight_ = float(data.sum_weights)
+        self._meat_ = result.meat
+
+    def _coefficients(self):
+        """``[intercept_, *coef_]`` (without the intercept if it is not fitted), float64."""
+        coef = np.asarray(self.coef_, dtype=np.float64)
+        return np.concatenate([[self.intercept_], coef]) if self.fit_intercept else coef
+
+    def _get_family(self) -> ExponentialFamily:
+        return family_from_params(self.family, self.link, self.power)
 
     # ---------------------------------------------------------------------------------------
     # Prediction
@@ -542,17 +412,16 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
         Returns
         -------
         eta : ndarray of shape (n_samples,)
+            A Dask array for Dask input.
         """
         check_is_fitted(self)
-        if is_dask_array(X):
-            validate_data(self, X, reset=False, skip_check_array=True)
-            eta = X @ self.coef_ + self.intercept_
-            return eta if offset is None else eta + offset
-        X = validate_data(self, X, reset=False, accept_sparse=["csr", "csc"],
-                          dtype=[np.float64, np.float32])  # fmt: skip
-        eta = X @ self.coef_.astype(X.dtype, copy=False)
-        eta = np.asarray(eta).ravel() + X.dtype.type(self.intercept_)
-        offset = _check_offset(offset, X.shape[0])
+        X = validate_predict_data(self, X)
+        coef = self.coef_ if is_dask_array(X) else self.coef_.astype(X.dtype, copy=False)
+        eta = X @ coef
+        if not is_dask_array(eta):
+            eta = np.asarray(eta).ravel()
+        eta = eta + X.dtype.type(self.intercept_)
+        offset = check_offset(offset, X.shape[0])
         return eta if offset is None else eta + offset.astype(X.dtype, copy=False)
 
     def predict(self, X, offset=None):
@@ -598,13 +467,10 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, y, dtype=np.float64,
                                                  ensure_non_negative=True)  # fmt: skip
-        offset = _check_offset(offset, y.shape[0])
+        offset = check_offset(offset, y.shape[0])
         deviance = family.deviance(y, mu.astype(np.float64), sample_weight)
         null = make_design(np.zeros((y.shape[0], 0)), y, offset, sample_weight)
-        if self.fit_intercept or offset is None:
-            null_deviance = intercept_only_fit(null, family)[1]
-        else:
-            null_deviance = family.deviance(y, family.mean(offset), sample_weight)
+        null_deviance = null_model_deviance(null, family, self.fit_intercept or offset is None)
         return 1.0 - deviance / null_deviance
 
     # ---------------------------------------------------------------------------------------
@@ -634,7 +500,8 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
 
     def summary(self, level=0.95, feature_names=None) -> CoefficientTable:
         """Coefficient table like R's ``summary.glm``: estimate, standard error, z or t value
-        (t when the dispersion is estimated), p-value and confidence interval.
+        (t when the dispersion is estimated), p-value and confidence interval; aliased
+        coefficients are shown as ``NA``.
 
         Parameters
         ----------
@@ -657,7 +524,6 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
             raise ValueError(f"Expected {self.n_features_in_} feature names; got {len(names)}.")
         if self.fit_intercept:
             names = ["(Intercept)"] + names
-        estimate = self._coefficients()
         estimated = isinstance(self.dispersion, str) or (
             self.dispersion is None and family.has_free_dispersion
         )
@@ -668,8 +534,9 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
             f"{self.deviance_:.6g} on {self.df_resid_} degrees of freedom",
             f"AIC: {self.aic:.6g}; Fisher scoring iterations: {self.n_iter_}",
         ]
-        return CoefficientTable(names, estimate, self.std_errors_, use_t=estimated,
-                                df_resid=self.df_resid_, level=level, header=header)  # fmt: skip
+        return CoefficientTable(names, self._coefficients(), self.std_errors_, use_t=estimated,
+                                df_resid=self.df_resid_, level=level, header=header,
+                                aliased=self.aliased_)  # fmt: skip
 
     # ---------------------------------------------------------------------------------------
     # scikit-learn plumbing
@@ -679,48 +546,10 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
         tags.input_tags.sparse = True
         try:
             family = self._get_family()
-            low, link = family._bounds()[0], family.link.name
+            low, link = family._bounds()[0], family.link
         except (ValueError, TypeError, KeyError, AttributeError):
             low, link = -np.inf, None
         # A link whose inverse is positive needs a positive mean, whatever the distribution.
-        tags.target_tags.positive_only = bool(low >= 0 or link in _POSITIVE_LINKS)
+        positive_link = link is not None and link.inverse_range[0] >= 0
+        tags.target_tags.positive_only = bool(low >= 0 or positive_link)
         return tags
-
-
-
-def _is_binary(family) -> bool:
-    return family.name in ("Bernoulli", "Binomial")
-
-
-def _check_offset(offset, n_samples):
-    if offset is None:
-        return None
-    if is_dask_array(offset):
-        return offset
-    offset = check_array(offset, ensure_2d=False, dtype=np.float64, input_name="offset")
-    if offset.ndim != 1 or offset.shape[0] != n_samples:
-        raise ValueError(f"offset has shape {offset.shape}; expected ({n_samples},).")
-    return offset
-
-
-def _dask_validate_block(block, y, offset, sample_weight, family):
-    """Check one Dask block; return ``[rows of positive weight, sum of weights]``."""
-    X = block.X
-    values = X.data if sp.issparse(X) else X
-    if not np.all(np.isfinite(values)):
-        raise ValueError("Input X contains NaN or infinity.")
-    family.check_response(y)
-    if offset is not None and not np.all(np.isfinite(offset)):
-        raise ValueError("offset contains NaN or infinity.")
-    if sample_weight is None:
-        return np.array([y.shape[0], y.shape[0]], dtype=float)
-    if np.any(sample_weight < 0) or not np.all(np.isfinite(sample_weight)):
-        raise ValueError("sample_weight must be finite and non-negative.")
-    return np.array([np.sum(sample_weight > 0), sample_weight.sum()], dtype=float)
-
-
-def _dask_validate(design, family):
-    n_obs, sum_weights = design.map_reduce(_dask_validate_block, family)
-    if sum_weights <= 0:
-        raise ValueError("sample_weight must have at least one positive entry.")
-    return int(n_obs), float(sum_weights)

@@ -1,39 +1,33 @@
-"""Statistics of a fitted GLM: dispersion, covariance, coefficient table, log-likelihood.
+"""Statistics of a fitted GLM: dispersion, covariance, log-likelihood, coefficient table.
 
 Conventions
 -----------
-Coefficient vectors and matrices put the intercept first. ``information`` is the penalised
-Fisher information at unit dispersion, ``Xᵀ diag(s · g²/V) X + diag(P)``; the dispersion
-``phi`` multiplies the family's variance, so ``Var(y_i) = phi · V(mu_i) / s_i`` with sample
-(prior) weights ``s`` as in R's ``glm(weights=)`` and statsmodels' ``var_weights``. ``n_obs`` counts
-the rows with a positive weight and ``rank`` the identified coefficients; the residual degrees
-of freedom are ``n_obs - rank``.
+Coefficient vectors and matrices put the intercept first. The covariance comes from a factor of
+the penalised Fisher information at unit dispersion, ``H = Xᵀ diag(s · g²/V) X + diag(P)``
+(:mod:`skglm_fisher.glm._linalg`); the dispersion ``phi`` multiplies the family's variance, so
+``Var(y_i) = phi · V(mu_i) / s_i`` with sample (prior) weights ``s`` as in R's
+``glm(weights=)`` and statsmodels' ``var_weights``. ``n_obs`` counts the rows with a positive
+weight and ``rank`` the identified coefficients; the residual degrees of freedom are
+``n_obs - rank``. Aliased coefficients have NaN standard errors, as R reports ``NA``.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import scipy.linalg
-from scipy import special, stats
+from dataclasses import dataclass
 
-from skglm_fisher.glm._families import (
-    Binomial,
-    InverseGaussian,
-    NegativeBinomial,
-    Normal,
-    Poisson,
-    _BernoulliDistribution,
-    _GammaDistribution,
-)
+import numpy as np
+from scipy import stats
+
+from skglm_fisher.glm._families import Normal
 from skglm_fisher.glm._links import IdentityLink
-from skglm_fisher.glm._tweedie import Tweedie, _compound_poisson_gamma_logpdf
 
 __all__ = [
-    "estimate_dispersion",
-    "covariance_matrix",
-    "log_likelihood_terms",
-    "information_criteria",
     "CoefficientTable",
+    "GLMStatistics",
+    "covariance_matrix",
+    "estimate_dispersion",
+    "glm_statistics",
+    "information_criteria",
 ]
 
 
@@ -45,7 +39,8 @@ def estimate_dispersion(rule, family, pearson, deviance, n_obs, rank) -> float:
 
     ``rule=None``: 1 for families without a free dispersion (Poisson, binomial, negative
     binomial), else Pearson's χ² over the residual degrees of freedom; ``'pearson'`` or
-    ``'deviance'`` force that estimate; a number is used as given.
+    ``'deviance'`` force that estimate; a number is used as given. NaN when there are no
+    residual degrees of freedom.
 
     Examples
     --------
@@ -65,103 +60,45 @@ def estimate_dispersion(rule, family, pearson, deviance, n_obs, rank) -> float:
     return float((pearson if rule == "pearson" else deviance) / df)
 
 
-def _inverse(information):
-    """Inverse of a symmetric PSD matrix; the pseudo-inverse if it is singular."""
-    try:
-        factor = scipy.linalg.cho_factor(information, check_finite=False)
-        pivots = np.abs(np.diag(factor[0]))
-        if pivots.min() > 1e-7 * pivots.max():
-            return scipy.linalg.cho_solve(factor, np.eye(information.shape[0]), check_finite=False)
-    except (np.linalg.LinAlgError, scipy.linalg.LinAlgError, ValueError):
-        pass
-    return np.linalg.pinv(information, hermitian=True)
-
-
-def covariance_matrix(information, dispersion, cov_type="nonrobust", meat=None, n_obs=None,
+def covariance_matrix(factor, dispersion, cov_type="nonrobust", meat=None, n_obs=None,
                       rank=None):  # fmt: skip
-    """Covariance of the coefficients.
+    """Covariance of the coefficients from a factor of the penalised information ``H``.
 
     ``'nonrobust'``: ``phi · H⁻¹`` (R's ``vcov.glm``); ``'HC0'``: the sandwich ``H⁻¹ M H⁻¹`` with
     ``M = Σ (s_i · score_i)² x_i x_iᵀ`` (the dispersion cancels); ``'HC1'``: HC0 times
-    ``n_obs / (n_obs - rank)``. With a penalty, ``H`` includes it (a ridge posterior covariance).
+    ``n_obs / (n_obs - rank)``. With a penalty, ``H`` includes it (a ridge posterior
+    covariance). Rows and columns of aliased coefficients are NaN.
+
+    Parameters
+    ----------
+    factor : InformationFactor
+        From :mod:`skglm_fisher.glm._linalg`; ``H⁻¹`` is ``factor.inverse()``.
+    dispersion : float
+    cov_type : {'nonrobust', 'HC0', 'HC1'}
+    meat : ndarray of shape (q, q), optional
+        Needed by the sandwich.
+    n_obs, rank : int, optional
+        Needed by HC1.
 
     Examples
     --------
     >>> import numpy as np
-    >>> covariance_matrix(np.diag([4.0, 1.0]), 2.0)
+    >>> from skglm_fisher.glm._linalg import cholesky_factor
+    >>> covariance_matrix(cholesky_factor(np.diag([4.0, 1.0])), 2.0)
     array([[0.5, 0. ],
            [0. , 2. ]])
     """
-    inverse = _inverse(information)
+    inverse = factor.inverse()
     if cov_type == "nonrobust":
         return dispersion * inverse
-    cov = inverse @ meat @ inverse
+    keep = factor.keep
+    cov = np.full_like(inverse, np.nan)
+    bread = inverse[np.ix_(keep, keep)]
+    sandwich = bread @ np.asarray(meat)[np.ix_(keep, keep)] @ bread
     if cov_type == "HC1":
-        cov = cov * (n_obs / max(n_obs - rank, 1))
-    return 0.5 * (cov + cov.T)
-
-
-# --------------------------------------------------------------------------------------------
-# Log-likelihood
-# --------------------------------------------------------------------------------------------
-def log_likelihood_terms(family, y, mu, sample_weight, dispersion):
-    """Per-row log-likelihood at dispersion ``phi``, as statsmodels' ``loglike_obs``.
-
-    Continuous families use the density with dispersion ``phi / s_i`` (statsmodels'
-    ``var_weights``); Poisson uses ``s_i / phi`` times the log-mass and the binomial and negative
-    binomial families ``s_i`` times it. Rows with zero weight contribute 0.
-    """
-    y = np.asarray(y, dtype=np.float64)
-    s = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    out = np.zeros_like(y)
-    keep = s > 0
-    y, mu, s = y[keep], mu[keep], s[keep]
-    phi = float(dispersion)
-    with np.errstate(all="ignore"):
-        if isinstance(family, Tweedie):
-            out[keep] = _tweedie_terms(family, y, mu, s, phi)
-        elif isinstance(family, Normal):
-            var = phi * np.square(family.scale) / s
-            out[keep] = -0.5 * (np.square(y - mu) / var + np.log(2 * np.pi * var))
-        elif isinstance(family, _GammaDistribution):
-            shape = family.concentration * s / phi
-            out[keep] = stats.gamma.logpdf(y, shape, scale=mu / shape)
-        elif isinstance(family, InverseGaussian):
-            lam = family.shape * s / phi
-            out[keep] = 0.5 * np.log(lam / (2 * np.pi * y**3)) - lam * np.square(y - mu) / (
-                2 * np.square(mu) * y
-            )
-        elif isinstance(family, Poisson):
-            out[keep] = s / phi * (special.xlogy(y, mu) - mu - special.gammaln(y + 1))
-        elif isinstance(family, _BernoulliDistribution):
-            out[keep] = s * (special.xlogy(y, mu) + special.xlog1py(1 - y, -mu))
-        elif isinstance(family, (Binomial, NegativeBinomial)):
-            out[keep] = s * family._log_prob(y, mu)
-        else:
-            out[keep] = s * family._log_prob(y, mu)
-    return out
-
-
-def _tweedie_terms(family, y, mu, s, phi):
-    p = family.power
-    scale = family.dispersion * phi / s
-    if p == 0:
-        return -0.5 * (np.square(y - mu) / scale + np.log(2 * np.pi * scale))
-    if p == 1:
-        return (special.xlogy(y, mu) - mu - special.gammaln(y + 1)) / scale
-    if p == 2:
-        return stats.gamma.logpdf(y, 1 / scale, scale=mu * scale)
-    if p == 3:
-        return stats.invgauss.logpdf(y, mu * scale, scale=1 / scale)
-    if 1 < p < 2:
-        out = np.empty_like(y)
-        # The series takes one dispersion at a time: group rows by weight.
-        values, inverse = np.unique(scale, return_inverse=True)
-        for i, value in enumerate(values):
-            rows = inverse == i
-            out[rows] = _compound_poisson_gamma_logpdf(y[rows], mu[rows], value, p)
-        return out
-    return np.full_like(y, np.nan)
+        sandwich = sandwich * (n_obs / max(n_obs - rank, 1))
+    cov[np.ix_(keep, keep)] = 0.5 * (sandwich + sandwich.T)
+    return cov
 
 
 def concentrated_dispersion(family, deviance, n_obs):
@@ -178,6 +115,72 @@ def information_criteria(llf, n_params, n_obs):
     one for families with an estimated dispersion (normal, Gamma, inverse Gaussian).
     """
     return -2.0 * llf + 2.0 * n_params, -2.0 * llf + n_params * np.log(n_obs)
+
+
+# --------------------------------------------------------------------------------------------
+# All statistics of a fit, in one object
+# --------------------------------------------------------------------------------------------
+@dataclass
+class GLMStatistics:
+    """The statistics a fitted GLM reports (coefficient vectors intercept first).
+
+    Attributes
+    ----------
+    dispersion : float
+    covariance : ndarray of shape (q, q)
+        NaN rows and columns for aliased coefficients.
+    std_errors : ndarray of shape (q,)
+    log_likelihood : float
+        At the estimated dispersion, as statsmodels' ``llf``.
+    rank : int
+        Identified coefficients of the unpenalised model.
+    df_resid : int
+        ``n_obs - rank``.
+    """
+
+    dispersion: float
+    covariance: np.ndarray
+    std_errors: np.ndarray
+    log_likelihood: float
+    rank: int
+    df_resid: int
+
+
+def glm_statistics(family, fit, *, dispersion_rule, cov_type, n_obs, log_likelihood_at):
+    """:class:`GLMStatistics` of a fit.
+
+    Parameters
+    ----------
+    family : ExponentialFamily
+    fit : IRLSResult
+        The solver's result (deviance, Pearson's χ², factor, rank, meat, log-likelihood).
+    dispersion_rule : None, 'pearson', 'deviance' or float
+        See :func:`estimate_dispersion`.
+    cov_type : {'nonrobust', 'HC0', 'HC1'}
+    n_obs : int
+        Rows of positive weight.
+    log_likelihood_at : callable
+        ``dispersion -> log-likelihood`` (a pass over the rows), used when the fit did not
+        compute the log-likelihood at the dispersion it turns out to have.
+    """
+    dispersion = estimate_dispersion(dispersion_rule, family, fit.pearson, fit.deviance, n_obs,
+                                     fit.rank)  # fmt: skip
+    llf = fit.log_likelihood
+    if llf is None:
+        llf_dispersion = concentrated_dispersion(family, fit.deviance, n_obs) or dispersion
+        llf = log_likelihood_at(llf_dispersion) if np.isfinite(llf_dispersion) else np.nan
+    cov = covariance_matrix(fit.factor, dispersion, cov_type, fit.meat, n_obs, fit.rank)
+    diagonal = np.diag(cov)
+    with np.errstate(invalid="ignore"):
+        std_errors = np.where(np.isnan(diagonal), np.nan, np.sqrt(np.maximum(diagonal, 0.0)))
+    return GLMStatistics(
+        dispersion=float(dispersion),
+        covariance=cov,
+        std_errors=std_errors,
+        log_likelihood=float(llf),
+        rank=int(fit.rank),
+        df_resid=int(n_obs - fit.rank),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -209,9 +212,16 @@ class CoefficientTable:
     """
 
     def __init__(self, names, estimate, std_error, *, use_t=False, df_resid=None, level=0.95,
-                 header=()):  # fmt: skip
+                 header=(), aliased=None):  # fmt: skip
         self.names = list(names)
-        self.estimate = np.asarray(estimate, dtype=float)
+        self.estimate = np.array(estimate, dtype=float)
+        self.aliased = (
+            np.zeros(self.estimate.shape, dtype=bool) if aliased is None
+            else np.asarray(aliased, dtype=bool)
+        )  # fmt: skip
+        # As R's summary.glm: an aliased coefficient is not estimated (NA), whatever value the
+        # model uses for it in predictions (0).
+        self.estimate[self.aliased] = np.nan
         self.std_error = np.asarray(std_error, dtype=float)
         self.use_t = bool(use_t and df_resid is not None and df_resid > 0)
         self.df_resid = df_resid
@@ -247,18 +257,30 @@ class CoefficientTable:
         stat = "t" if self.use_t else "z"
         low, high = (0.5 - self.level / 2), (0.5 + self.level / 2)
         width = max([len(n) for n in self.names] + [11])
-        lines = list(self.header) + ["Coefficients:"]
+        n_aliased = int(np.count_nonzero(self.aliased))
+        title = "Coefficients:"
+        if n_aliased:
+            title += f" ({n_aliased} not defined because of singularities)"
+        lines = list(self.header) + [title]
         lines.append(
             f"{'':<{width}} {'Estimate':>10} {'Std. Error':>10} {stat + ' value':>8}  "
             f"{'Pr(>|' + stat + '|)':<9} {f'[{low:.3g}':>9} {f'{high:.3g}]':>9}"
         )
+
+        def number(value, spec, width):
+            return f"{'NA':>{width}}" if np.isnan(value) else f"{value:{width}{spec}}"
+
         for i, name in enumerate(self.names):
             p = self.p_value[i]
-            p_text = "< 2e-16" if p < 2e-16 else f"{p:.4g}" if p >= 1e-4 else f"{p:.2e}"
+            if np.isnan(p):
+                p_text = "NA"
+            else:
+                p_text = "< 2e-16" if p < 2e-16 else f"{p:.4g}" if p >= 1e-4 else f"{p:.2e}"
             lines.append(
-                f"{name:<{width}} {self.estimate[i]:10.6f} {self.std_error[i]:10.6f} "
-                f"{self.statistic[i]:8.3f}  {p_text:<9} {self.ci_lower[i]:9.4f} "
-                f"{self.ci_upper[i]:9.4f}"
+                f"{name:<{width}} {number(self.estimate[i], '.6f', 10)} "
+                f"{number(self.std_error[i], '.6f', 10)} {number(self.statistic[i], '.3f', 8)}  "
+                f"{p_text:<9} {number(self.ci_lower[i], '.4f', 9)} "
+                f"{number(self.ci_upper[i], '.4f', 9)}"
             )
         return "\n".join(lines)
 

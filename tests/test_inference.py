@@ -11,8 +11,8 @@ from skglm_fisher._inference import (
     covariance_matrix,
     estimate_dispersion,
     information_criteria,
-    log_likelihood_terms,
 )
+from skglm_fisher.glm._linalg import cholesky_factor, qr_factor
 
 
 def test_dobson_poisson_example_matches_r():
@@ -54,13 +54,20 @@ def test_covariance_formulas():
     a = rng.normal(size=(20, 3))
     information, meat = a.T @ a, np.diag([1.0, 2.0, 3.0])
     inverse = np.linalg.inv(information)
-    np.testing.assert_allclose(covariance_matrix(information, 2.0), 2.0 * inverse)
-    hc0 = covariance_matrix(information, 2.0, "HC0", meat, 20, 3)
+    factor = cholesky_factor(information)
+    np.testing.assert_allclose(covariance_matrix(factor, 2.0), 2.0 * inverse, rtol=1e-12)
+    hc0 = covariance_matrix(factor, 2.0, "HC0", meat, 20, 3)
     np.testing.assert_allclose(hc0, inverse @ meat @ inverse, rtol=1e-12)
-    hc1 = covariance_matrix(information, 2.0, "HC1", meat, 20, 3)
+    hc1 = covariance_matrix(factor, 2.0, "HC1", meat, 20, 3)
     np.testing.assert_allclose(hc1, hc0 * 20 / 17, rtol=1e-12)
-    singular = np.array([[1.0, 1.0], [1.0, 1.0]])
-    np.testing.assert_allclose(covariance_matrix(singular, 1.0), np.linalg.pinv(singular))
+    # The second column repeats the first: it is aliased (NaN), the first keeps its variance.
+    rows = np.array([[1.0, 1.0], [2.0, 2.0]])
+    cov = covariance_matrix(qr_factor(rows)[0], 1.0)
+    np.testing.assert_allclose(cov[0, 0], 1 / 5.0)
+    assert np.isnan(cov[1]).all() and np.isnan(cov[:, 1]).all()
+    robust = covariance_matrix(qr_factor(rows)[0], 1.0, "HC0", np.eye(2), 2, 1)
+    np.testing.assert_allclose(robust[0, 0], 1 / 25.0)
+    assert np.isnan(robust[1]).all()
 
 
 def test_sandwich_for_a_non_canonical_link_uses_the_expected_information():
@@ -92,7 +99,7 @@ def test_sandwich_for_a_non_canonical_link_uses_the_expected_information():
     ],
     ids=lambda v: getattr(v, "name", ""),
 )  # fmt: skip
-def test_log_likelihood_terms_match_statsmodels(family, sm_family, draw):
+def test_family_log_likelihood_matches_statsmodels(family, sm_family, draw):
     rng = np.random.default_rng(2)
     mu = rng.uniform(0.5, 2.5, 40)
     y = draw(rng, mu).astype(float)
@@ -100,7 +107,7 @@ def test_log_likelihood_terms_match_statsmodels(family, sm_family, draw):
         mu = mu / 3
     weights = rng.uniform(0.5, 2.0, 40)
     scale = 1.7 if family.has_free_dispersion else 1.0
-    ours = log_likelihood_terms(family, y, mu, weights, scale)
+    ours = family.log_likelihood(y, mu, weights, scale)
     theirs = sm_family.loglike_obs(y, mu, var_weights=weights, scale=scale)
     np.testing.assert_allclose(ours, theirs, rtol=1e-10)
 
@@ -125,3 +132,15 @@ def test_coefficient_table():
     assert text.splitlines()[0] == "Coefficients:" and "x" in text.splitlines()[-1]
     z = CoefficientTable(["a"], np.array([3.0]), np.array([1.0]))
     np.testing.assert_allclose(z.p_value, 2 * stats.norm.sf(3.0))
+
+
+def test_coefficient_table_marks_aliased_coefficients_as_r_does():
+    table = CoefficientTable(
+        ["(Intercept)", "a", "b"], np.array([1.0, 0.5, 0.0]), np.array([0.1, 0.2, np.nan]),
+        aliased=[False, False, True],
+    )
+    lines = str(table).splitlines()
+    assert lines[0] == "Coefficients: (1 not defined because of singularities)"
+    assert lines[-1].split()[1:] == ["NA"] * 6
+    frame = table.to_frame()
+    assert np.isnan(frame.loc["b"]).all() and not np.isnan(frame.loc["a"]).any()

@@ -7,16 +7,11 @@ import scipy.sparse as sp
 from skglm_fisher import glm
 from skglm_fisher.glm._design import LocalDesign, make_design
 from skglm_fisher.glm._gram import one_hot_structure, weighted_gram
-from skglm_fisher.glm._solver import (
-    IRLSProblem,
-    IRLSSolver,
-    PassJob,
-    _observed_weights,
-    _stack_r,
-    evaluate_pass,
-    intercept_only_fit,
-    solve_information,
-)
+from skglm_fisher.glm._linalg import cholesky_factor, qr_factor, solve_in_factor, stack_r
+from skglm_fisher.glm._passes import IterationSpec, iteration_pass
+from skglm_fisher.glm._row_terms import RowTerms
+from skglm_fisher.glm._solver import IRLSProblem, IRLSSolver
+from skglm_fisher.glm._start import intercept_only_fit
 
 
 def _poisson_data(n=400, p=3, seed=0):
@@ -101,7 +96,7 @@ def test_constant_information_is_computed_once():
     grams = []
 
     def counting(block, *args):
-        sums = evaluate_pass(block, *args)
+        sums = iteration_pass(block, *args)
         grams.append(sums.gram is not None)
         return sums
 
@@ -110,7 +105,7 @@ def test_constant_information_is_computed_once():
             return getattr(design, name)
 
         def map_reduce(self, fn, *args):
-            return design.map_reduce(counting if fn is evaluate_pass else fn, *args)
+            return design.map_reduce(counting if fn is iteration_pass else fn, *args)
 
     problem = IRLSProblem(CountingDesign(), glm.Gamma(1.0, "log"), np.zeros(4), tol=1e-12)
     result = IRLSSolver(problem).solve()
@@ -133,23 +128,50 @@ def test_qr_and_cholesky_steps_agree():
 
 def test_intercept_only_fit_with_offset_is_the_closed_form():
     X, y, offset, sw = _poisson_data(seed=5)
-    b, deviance = intercept_only_fit(make_design(X, y, offset, sw), glm.Poisson())
+    null = intercept_only_fit(make_design(X, y, offset, sw), glm.Poisson())
+    b, deviance = null.intercept, null.deviance
+    assert null.finite
     expected = np.log(np.sum(sw * y) / np.sum(sw * np.exp(offset)))
     np.testing.assert_allclose(b, expected, rtol=1e-10)
     mu = np.exp(expected + offset)
     np.testing.assert_allclose(deviance, glm.Poisson().deviance(y, mu, sw), rtol=1e-12)
 
 
-def test_solve_information_falls_back_to_minimum_norm():
-    a = np.array([[1.0, 1.0], [1.0, 1.0]])
-    x, fell_back = solve_information(a, np.zeros(2), np.array([2.0, 2.0]))
-    assert fell_back
-    np.testing.assert_allclose(x, np.linalg.pinv(a) @ [2.0, 2.0])
-    # Badly scaled but well-posed: the equilibrated Cholesky does not mistake it for singular.
-    scaled = np.diag([1e8, 1e-8])
-    x, fell_back = solve_information(scaled, np.zeros(2), np.array([1.0, 1.0]))
-    assert not fell_back
-    np.testing.assert_allclose(x, [1e-8, 1e8])
+def test_equilibrated_cholesky_is_not_fooled_by_scale():
+    # Badly scaled but well-posed: the equilibrated factor has condition 1.
+    factor = cholesky_factor(np.diag([1e8, 1e-8]))
+    assert factor.condition == 1.0 and factor.usable_for_covariance()
+    np.testing.assert_allclose(factor.solve(np.array([1.0, 1.0])), [1e-8, 1e8])
+    # Singular, non-finite or non-positive: no factor (the solver then takes the QR route).
+    assert cholesky_factor(np.ones((2, 2))) is None or not cholesky_factor(
+        np.ones((2, 2))
+    ).usable_for_step()
+    assert cholesky_factor(np.array([[np.nan, 0.0], [0.0, 1.0]])) is None
+    assert cholesky_factor(np.array([[0.0, 0.0], [0.0, 1.0]])) is None
+
+
+def test_qr_factor_finds_aliased_columns_in_order_as_r_does():
+    rng = np.random.default_rng(7)
+    a = rng.normal(size=(30, 2))
+    # Columns: a0, a1, a0 + a1 (aliased: it follows a0 and a1), 2 * a1 (aliased), a new one.
+    rows = np.column_stack([a, a.sum(axis=1), 2 * a[:, 1], rng.normal(size=30)])
+    factor, _ = qr_factor(rows)
+    np.testing.assert_array_equal(factor.aliased, [False, False, True, True, False])
+    kept = rows[:, ~factor.aliased]
+    np.testing.assert_allclose(
+        factor.inverse()[np.ix_(~factor.aliased, ~factor.aliased)],
+        np.linalg.inv(kept.T @ kept), rtol=1e-10,
+    )  # fmt: skip
+    # Least squares on the identified columns, through the carried right-hand side.
+    target = rng.normal(size=30)
+    factor, transformed = qr_factor(rows, target)
+    solution = solve_in_factor(factor, transformed)
+    expected = np.linalg.lstsq(kept, target, rcond=None)[0]
+    np.testing.assert_allclose(solution[~factor.aliased], expected, rtol=1e-10)
+    assert np.all(solution[factor.aliased] == 0)
+    # More columns than rows: the trailing ones are aliased.
+    factor, _ = qr_factor(rng.normal(size=(3, 5)))
+    np.testing.assert_array_equal(factor.aliased, [False] * 3 + [True] * 2)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -168,9 +190,8 @@ def test_observed_weights_are_minus_the_score_derivative(family):
     y = family.mean(eta) * rng.uniform(0.2, 2.0, 50)
     if family.name == "Bernoulli":
         y = (rng.random(50) < 0.5).astype(float)
-    mu, variance, grad_mean = family(eta)
-    fisher = grad_mean**2 / variance
-    observed = _observed_weights(family, eta, mu, variance, grad_mean, y - mu, fisher, None)
+    terms = RowTerms(family, y, eta)
+    fisher, observed = terms.fisher, terms.observed
     h = 1e-6
     numeric = -(family.score(y, eta + h) - family.score(y, eta - h)) / (2 * h)
     positive = numeric >= 0
@@ -182,8 +203,7 @@ def test_observed_weights_are_minus_the_score_derivative(family):
 # Designs: dense, sparse, one-hot and threads give the same sums
 # ----------------------------------------------------------------------------------------------
 def _all_sums(design, coef, family):
-    job = PassJob(family, True, gradient=True, gram="fisher")
-    sums = design.map_reduce(evaluate_pass, coef, job)
+    sums = design.map_reduce(iteration_pass, coef, IterationSpec(family, True, "fisher"))
     return sums.deviance, sums.pearson, sums.gradient, design.finish_gram(sums.gram, True)
 
 
@@ -212,7 +232,7 @@ def test_designs_agree():
 def test_stacked_r_factors_give_the_gram():
     rng = np.random.default_rng(8)
     a, b = rng.normal(size=(30, 4)), rng.normal(size=(20, 4))
-    r = _stack_r(np.linalg.qr(a, mode="r"), np.linalg.qr(b, mode="r"))
+    r = stack_r(np.linalg.qr(a, mode="r"), np.linalg.qr(b, mode="r"))
     np.testing.assert_allclose(r.T @ r, a.T @ a + b.T @ b, rtol=1e-10)
 
 
@@ -276,12 +296,10 @@ def test_scattered_other_columns_with_zeros():
 
 
 def test_bernoulli_logit_deviance_from_logits_keeps_precision_at_the_boundary():
-    from skglm_fisher.glm._solver import _unit_deviance
-
     family = glm.Bernoulli()
     y = np.array([0.0, 1.0, 0.3, 1.0])
     eta = np.array([40.0, -40.0, 0.2, 3.0])
-    deviance = _unit_deviance(family, y, family.mean(eta), eta)
+    deviance = family.unit_deviance_at(y, family.mean(eta), eta)
     # Where the probability rounds to 1 or 0 the mean-based formula overflows; 2·softplus(40) not.
     with np.errstate(divide="ignore"):
         assert np.isinf(family.unit_deviance(y[:1], family.mean(eta[:1])))[0]

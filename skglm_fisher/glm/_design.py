@@ -26,6 +26,7 @@ from operator import add
 import numpy as np
 import scipy.sparse as sp
 
+from skglm_fisher.glm._blas import single_threaded_blas
 from skglm_fisher.glm._gram import OneHotStructure, one_hot_structure
 
 __all__ = ["make_design", "LocalDesign", "DaskDesign", "is_dask_array", "single_threaded_blas"]
@@ -242,10 +243,21 @@ class LocalDesign:
         other.rows = (y, offset, sample_weight)
         return other
 
+    def without_columns(self) -> LocalDesign:
+        """The same rows with no columns (for the intercept-only model)."""
+        return LocalDesign(np.zeros((self.n_samples, 0)), *self.rows, n_threads=self.n_threads)
+
     def finish_gram(self, part, intercept: bool):
         if self.structure is not None:
             return self.structure.assemble(part, intercept=intercept)
         return part
+
+    def row_totals(self, family) -> tuple[int, float]:
+        """``(rows of positive weight, sum of the weights)`` of validated rows."""
+        sample_weight = self.rows[2]
+        if sample_weight is None:
+            return self.n_samples, float(self.n_samples)
+        return int(np.count_nonzero(sample_weight > 0)), float(sample_weight.sum())
 
     def _slices(self, start, stop):
         return [None if v is None else v[start:stop] for v in self.rows]
@@ -260,39 +272,28 @@ class LocalDesign:
         size = self.X.nnz if sp.issparse(self.X) else self.n_samples * self.n_features
         threads = min(self.n_threads, len(bounds))
         if threads <= 1 or size < PARALLEL_MIN_ELEMENTS:
-            return self._run(fn, bounds, args)
+            with single_threaded_blas():
+                return self._run(fn, bounds, args)
         groups = [list(g) for g in np.array_split(np.arange(len(bounds)), threads)]
         with single_threaded_blas(), ThreadPoolExecutor(threads) as pool:
             futures = [pool.submit(self._run, fn, [bounds[i] for i in g], args) for g in groups]
             return reduce(add, [f.result() for f in futures])
 
 
-class single_threaded_blas:
-    """Context manager holding BLAS to one thread.
-
-    Used around our own row-block threads (which share the cores) and around the small p×p
-    factorisations of the solver: on small matrices, multi-threaded OpenBLAS can be orders of
-    magnitude slower than one thread (measured: a 207×207 Cholesky took 250 ms on two threads
-    and 0.4 ms on one).
-    """
-
-    _controller = None
-
-    def __enter__(self):
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-            self._limit = None
-            return self
-        if single_threaded_blas._controller is None:
-            single_threaded_blas._controller = ThreadpoolController()
-        self._limit = single_threaded_blas._controller.limit(limits=1, user_api="blas")
-        return self
-
-    def __exit__(self, *exc):
-        if self._limit is not None:
-            self._limit.restore_original_limits()
-        return False
+def _validate_block(block, y, offset, sample_weight, family):
+    """Check one Dask block; return ``[rows of positive weight, sum of weights]``."""
+    X = block.X
+    values = X.data if sp.issparse(X) else X
+    if not np.all(np.isfinite(values)):
+        raise ValueError("Input X contains NaN or infinity.")
+    family.check_response(y)
+    if offset is not None and not np.all(np.isfinite(offset)):
+        raise ValueError("offset contains NaN or infinity.")
+    if sample_weight is None:
+        return np.array([y.shape[0], y.shape[0]], dtype=float)
+    if np.any(sample_weight < 0) or not np.all(np.isfinite(sample_weight)):
+        raise ValueError("sample_weight must be finite and non-negative.")
+    return np.array([np.sum(sample_weight > 0), sample_weight.sum()], dtype=float)
 
 
 def _dask_block_apply(fn, X, y, offset, sample_weight, args):
@@ -341,8 +342,20 @@ class DaskDesign:
     def with_rows(self, y=None, offset=None, sample_weight=None):
         return DaskDesign(self.X, y, offset, sample_weight)
 
+    def without_columns(self) -> DaskDesign:
+        """The same rows with no columns (for the intercept-only model)."""
+        return DaskDesign(self.X[:, :0], *self.rows)
+
     def finish_gram(self, part, intercept: bool):
         return part
+
+    def row_totals(self, family) -> tuple[int, float]:
+        """``(rows of positive weight, sum of the weights)``, validating every block on its
+        worker (finite ``X`` and offset, ``y`` in the family's domain, valid weights)."""
+        n_obs, sum_weights = self.map_reduce(_validate_block, family)
+        if not sum_weights > 0:
+            raise ValueError("sample_weight must have at least one positive entry.")
+        return int(n_obs), float(sum_weights)
 
     def map_reduce(self, fn, *args):
         import dask

@@ -156,6 +156,11 @@ class ExponentialFamily:
         """Per-observation deviance ``2·(max_m log p(y | m) - log p(y | mu))``."""
         raise NotImplementedError
 
+    def unit_deviance_at(self, y, mu, eta):
+        """:meth:`unit_deviance` given both ``mu`` and ``eta``; families whose deviance is more
+        precise from ``eta`` (Bernoulli-logit) override it."""
+        return self.unit_deviance(y, mu)
+
     def deviance(self, y, mu, sample_weight=None):
         """Total deviance ``sum_i s_i · unit_deviance(y_i, mu_i)``."""
         dev = self.unit_deviance(np.asarray(y), np.asarray(mu))
@@ -175,6 +180,58 @@ class ExponentialFamily:
         """Fisher information of ``eta`` per observation, ``grad_mean² / variance``."""
         _, variance, grad_mean = self(eta)
         return np.square(grad_mean) / variance
+
+    def observed_information(self, y, eta, moments=None):
+        """Observed information of ``eta`` per observation, ``-d score / d eta``.
+
+        For an exponential dispersion family, with ``g = d mu / d eta``, ``g'`` its derivative
+        and ``V'`` the derivative of the variance in ``mu``::
+
+            g²/V - (y - mu) · (g'/V - g² V'/V²)
+
+        It equals :meth:`fisher_weights` under the canonical link and can be negative away from
+        the optimum under other links. ``moments`` is ``self(eta)`` if already computed.
+        """
+        mu, variance, grad_mean = self(eta) if moments is None else moments
+        second = np.asarray(self.mean_scale) * self.link.inverse_second_derivative(eta)
+        ratio_derivative = second / variance - np.square(grad_mean) * self.variance_derivative(
+            mu
+        ) / np.square(variance)
+        return np.square(grad_mean) / variance - (np.asarray(y) - mu) * ratio_derivative
+
+    def log_likelihood(self, y, mu, sample_weight=None, dispersion=1.0):
+        """Per-row log-likelihood at dispersion ``phi``, as statsmodels' ``loglike_obs``.
+
+        Prior weights ``s`` follow R's ``glm(weights=)`` and statsmodels' ``var_weights``: the
+        variance of ``y_i`` is ``phi · variance(mu_i) / s_i``. Families without a free dispersion
+        weight their log-mass by ``s`` (Poisson by ``s / phi``); rows with ``s = 0`` give 0.
+
+        Parameters
+        ----------
+        y, mu : ndarray of shape (n,)
+        sample_weight : ndarray of shape (n,), optional
+        dispersion : float, default=1.0
+
+        Returns
+        -------
+        ndarray of shape (n,)
+        """
+        y = np.asarray(y, dtype=np.float64)
+        mu = np.asarray(mu, dtype=np.float64)
+        if sample_weight is None:
+            with np.errstate(all="ignore"):
+                return self._weighted_log_likelihood(y, mu, np.ones_like(y), float(dispersion))
+        s = np.asarray(sample_weight, dtype=np.float64)
+        out = np.zeros_like(y)
+        keep = s > 0
+        with np.errstate(all="ignore"):
+            out[keep] = self._weighted_log_likelihood(y[keep], mu[keep], s[keep],
+                                                      float(dispersion))  # fmt: skip
+        return out
+
+    def _weighted_log_likelihood(self, y, mu, s, phi):
+        """:meth:`log_likelihood` on rows of positive weight ``s``; the default ignores ``phi``."""
+        return s * self._log_prob(y, mu)
 
     @property
     def fisher_weights_are_constant(self) -> bool:
@@ -258,9 +315,21 @@ class _BernoulliDistribution(ExponentialFamily):
     def _log_prob(self, y, mu):
         return special.xlogy(y, mu) + special.xlog1py(1.0 - y, -mu)
 
+    def _weighted_log_likelihood(self, y, mu, s, phi):
+        return s * (special.xlogy(y, mu) + special.xlog1py(1.0 - y, -mu))
+
     def unit_deviance(self, y, mu):
         # y may be a proportion in [0, 1] (binomial data with the trials as weights).
         return 2.0 * (special.xlogy(y, y / mu) + special.xlogy(1.0 - y, (1.0 - y) / (1.0 - mu)))
+
+    def unit_deviance_at(self, y, mu, eta):
+        """Under the logit link, ``2·(log-loss(y, eta) - entropy(y))`` from the logits: it keeps
+        full precision where the fitted probability rounds to 0 or 1 (the entropy of a
+        proportion ``y`` is zero for binary labels)."""
+        if not isinstance(self.link, LogitLink):
+            return self.unit_deviance(y, mu)
+        entropy = -(special.xlogy(y, y) + special.xlogy(1.0 - y, 1.0 - y))
+        return -2.0 * (self.log_prob(y, eta) + entropy)
 
     def _sample(self, mu, rng, size):
         return (rng.random(size) < mu).astype(float)
@@ -385,6 +454,9 @@ class Poisson(ExponentialFamily):
     def _log_prob(self, y, mu):
         return special.xlogy(y, mu) - mu - special.gammaln(y + 1.0)
 
+    def _weighted_log_likelihood(self, y, mu, s, phi):
+        return s / phi * self._log_prob(y, mu)
+
     def unit_deviance(self, y, mu):
         return 2.0 * (special.xlogy(y, y / mu) - y + mu)
 
@@ -426,6 +498,10 @@ class Normal(ExponentialFamily):
     def _log_prob(self, y, mu):
         return -0.5 * np.square((y - mu) / self.scale) - np.log(self.scale) - _LOG_SQRT_2PI
 
+    def _weighted_log_likelihood(self, y, mu, s, phi):
+        var = phi * np.square(self.scale) / s
+        return -0.5 * (np.square(y - mu) / var + np.log(2 * np.pi * var))
+
     def unit_deviance(self, y, mu):
         return np.square(y - mu) / np.square(self.scale)
 
@@ -463,6 +539,10 @@ class _GammaDistribution(ExponentialFamily):
     def _log_prob(self, y, mu):
         k = self.concentration
         return stats.gamma.logpdf(y, k, scale=mu / k)
+
+    def _weighted_log_likelihood(self, y, mu, s, phi):
+        shape = self.concentration * s / phi
+        return stats.gamma.logpdf(y, shape, scale=mu / shape)
 
     def unit_deviance(self, y, mu):
         return 2.0 * self.concentration * ((y - mu) / mu - np.log(y / mu))
@@ -633,7 +713,13 @@ class InverseGaussian(ExponentialFamily):
         return 3.0 * np.square(mu) / self.shape
 
     def _log_prob(self, y, mu):
-        lam = self.shape
+        return self._inverse_gaussian_log_density(y, mu, self.shape)
+
+    def _weighted_log_likelihood(self, y, mu, s, phi):
+        return self._inverse_gaussian_log_density(y, mu, self.shape * s / phi)
+
+    @staticmethod
+    def _inverse_gaussian_log_density(y, mu, lam):
         return 0.5 * (np.log(lam) - np.log(2.0 * np.pi * y**3)) - lam * np.square(y - mu) / (
             2.0 * np.square(mu) * y
         )

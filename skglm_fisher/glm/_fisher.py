@@ -18,68 +18,58 @@ Where this module departs from TFP (each is tested against the TFP behaviour):
   whenever ``l2 = 0`` or ``learning_rate = 1``.
 - TFP zeroes the weight of rows whose mean, variance or gradient is not finite but keeps their
   working response, so one overflowed mean turns every coefficient into NaN. Both are masked here.
-- :func:`fit` stops after ``maximum_iterations`` (default 100); TFP's loop is unbounded.
+- :func:`fit` stops after ``maximum_iterations`` (default 100; ``None`` means 10,000); TFP's
+  loop is unbounded.
+- :func:`fit` halves a step whose penalised negative log-likelihood rises or turns non-finite,
+  as R's ``glm.fit`` does (TFP takes every full step; where TFP's steps decrease the objective,
+  which is the usual case and that of every fixture, the numbers are TFP's). So a Poisson
+  response near 1e12 from the zero start converges where TFP's first step overflows.
+- A step or start at which no row has a finite, positive Fisher weight (the mean overflowed
+  everywhere, separated data whose probabilities all reached 0 or 1, an invalid start such as
+  ``eta = 0`` for ``1/eta``) is reported: :func:`fit_one_step` and the first step of
+  :func:`fit` raise ``ValueError``; a later step of :func:`fit` stops the loop with a
+  ``ConvergenceWarning`` and returns the last coefficients, not converged. TFP returns zeros.
 - Sample weights (absent from TFP) multiply the squared Fisher weights.
 """
 
 from __future__ import annotations
 
 import warnings
+from numbers import Integral
 from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
 
+from skglm_fisher.exceptions import SingularInformationWarning
+from skglm_fisher.glm._blas import single_threaded_blas
 from skglm_fisher.glm._families import ExponentialFamily
 from skglm_fisher.glm._gram import weighted_gram
+from skglm_fisher.glm._linalg import cholesky_factor
+from skglm_fisher.glm._row_terms import RowTerms
 
 __all__ = [
     "fit",
     "fit_one_step",
     "convergence_criteria_small_relative_norm_weights_change",
-    "solve_penalized_normal_equations",
 ]
 
 DEFAULT_MAXIMUM_ITERATIONS = 100
 
 
-class SingularInformationWarning(UserWarning):
-    """The penalised Fisher information was not positive definite; a least-squares fallback ran."""
-
-
 # --------------------------------------------------------------------------------------------
 # Linear algebra
 # --------------------------------------------------------------------------------------------
-def solve_penalized_normal_equations(gram, rhs):
-    """Solve ``gram @ b = rhs`` for a symmetric positive semi-definite ``gram``.
-
-    Cholesky first; if the matrix is numerically singular, fall back to the minimum-norm
-    least-squares solution (pseudo-inverse via an SVD) and warn.
-
-    Returns
-    -------
-    b : ndarray
-    fell_back : bool
-        Whether the fallback ran.
-    """
-    try:
-        factor = scipy.linalg.cho_factor(gram, lower=False, check_finite=False)
-        b = scipy.linalg.cho_solve(factor, rhs, check_finite=False)
-        # Cholesky of a numerically singular matrix may "succeed" with a tiny pivot.
-        diag = np.abs(np.diag(factor[0]))
-        if diag.size and diag.min() > np.sqrt(np.finfo(gram.dtype).eps) * diag.max():
-            return b, False
-    except (np.linalg.LinAlgError, scipy.linalg.LinAlgError, ValueError):
-        pass
-    warnings.warn(
-        "The Fisher information is singular or ill-conditioned (collinear columns or separated "
-        "data); using the minimum-norm least-squares solution.",
-        SingularInformationWarning,
-        stacklevel=3,
-    )
-    b = scipy.linalg.lstsq(gram, rhs, cond=None, check_finite=False, lapack_driver="gelsd")[0]
-    return b, True
+def _solve_normal_equations(gram, rhs):
+    """Solve ``gram @ b = rhs`` by an equilibrated Cholesky factor; None where it is singular,
+    ill-conditioned or not finite (the caller then solves the least-squares problem by QR)."""
+    with single_threaded_blas():
+        factor = cholesky_factor(gram)
+        if factor is None or not factor.usable_for_step():
+            return None
+        return factor.solve(rhs)
 
 
 def _working_quantities(model, y, eta0, offset, learning_rate, dispersion, sample_weight):
@@ -132,11 +122,21 @@ def _solve_step(X, w, z, penalty, prior, fast):
     p = X.shape[-1]
     if fast:
         gram = weighted_gram(X, np.square(w))
-        rhs = X.T @ (np.square(w) * z)
+        rhs = np.asarray(X.T @ (np.square(w) * z)).ravel()
         if penalty is not None:
             gram[np.diag_indices(p)] += penalty
             rhs = rhs + penalty * prior
-        return solve_penalized_normal_equations(gram, rhs)[0]
+        solution = _solve_normal_equations(gram, rhs)
+        if solution is not None:
+            return solution
+        warnings.warn(
+            "The Fisher information is singular or too ill-conditioned for the normal "
+            "equations (collinear columns, or rows with no information); this step solves "
+            "the weighted least-squares problem by an orthogonal factorisation instead (the "
+            "minimum-norm solution where it is singular).",
+            SingularInformationWarning,
+            stacklevel=4,
+        )
     # Orthogonal least squares on the stacked system [w X; sqrt(P)] b = [w z; sqrt(P) prior].
     A = (X.multiply(w[:, None]).toarray() if sp.issparse(X) else w[:, None] * X)
     b = w * z
@@ -144,7 +144,11 @@ def _solve_step(X, w, z, penalty, prior, fast):
         root = np.sqrt(penalty)
         A = np.vstack([A, np.diag(root)])
         b = np.concatenate([b, root * prior])
-    return scipy.linalg.lstsq(A, b, check_finite=False, lapack_driver="gelsd")[0]
+    # Rows whose weighted values overflow carry no usable information: drop them.
+    finite = np.all(np.isfinite(A), axis=1) & np.isfinite(b)
+    A, b = np.where(finite[:, None], A, 0.0), np.where(finite, b, 0.0)
+    with single_threaded_blas():
+        return scipy.linalg.lstsq(A, b, check_finite=False, lapack_driver="gelsd")[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -152,8 +156,13 @@ def _solve_step(X, w, z, penalty, prior, fast):
 # --------------------------------------------------------------------------------------------
 def _as_float_array(x, name):
     x = np.asarray(x)
+    if np.iscomplexobj(x):
+        raise ValueError(f"{name} is complex; complex data are not supported.")
     if not np.issubdtype(x.dtype, np.floating):
-        x = x.astype(np.float64)
+        try:
+            x = x.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be numeric; got dtype {x.dtype}.") from None
     if not np.all(np.isfinite(x)):
         raise ValueError(f"{name} contains NaN or infinity.")
     return x
@@ -189,6 +198,8 @@ def _check_inputs(
         raise ValueError(f"model must be an ExponentialFamily; got {model!r}.")
     if sp.issparse(model_matrix):
         X = model_matrix.tocsr()
+        if np.iscomplexobj(X.data):
+            raise ValueError("model_matrix is complex; complex data are not supported.")
         if not np.all(np.isfinite(X.data)):
             raise ValueError("model_matrix contains NaN or infinity.")
         if not np.issubdtype(X.dtype, np.floating):
@@ -200,6 +211,8 @@ def _check_inputs(
     dtype = X.dtype
     n, p = X.shape[-2:]
     batch = X.shape[:-2]
+    if n == 0:
+        raise ValueError(f"model_matrix has no rows (shape {X.shape}): there is nothing to fit.")
     y = _as_float_array(response, "response").astype(dtype, copy=False)
     if y.shape != batch + (n,):
         raise ValueError(
@@ -223,6 +236,8 @@ def _check_inputs(
     sample_weight = vector(sample_weight, "sample_weight", batch + (n,))
     if sample_weight is not None and np.any(sample_weight < 0):
         raise ValueError("sample_weight must be non-negative.")
+    if sample_weight is not None and not np.all(np.any(sample_weight > 0, axis=-1)):
+        raise ValueError("sample_weight is 0 for every row: there is nothing to fit.")
     pf = vector(l2_regularization_penalty_factor, "l2_regularization_penalty_factor", (p,))
     for value, name in ((l2_regularizer, "l2_regularizer"), (dispersion, "dispersion")):
         if value is not None:
@@ -261,6 +276,8 @@ def _one_step(problem: _Problem, b0, eta0, fast: bool):
         problem.model, problem.y, eta0, problem.offset, learning_rate, problem.dispersion,
         problem.sample_weight,
     )  # fmt: skip
+    if not np.all(np.any(w != 0, axis=-1)):
+        raise _NoInformation()
     p = X.shape[-1]
     coef = np.empty(X.shape[:-2] + (p,), dtype=X.dtype)
     for index in np.ndindex(*X.shape[:-2]):
@@ -269,6 +286,35 @@ def _one_step(problem: _Problem, b0, eta0, fast: bool):
             prior = (1.0 - learning_rate) * b0[index]
         coef[index] = _solve_step(X[index], w[index], z[index], penalty, prior, fast)
     return coef, _linear_predictor(X, coef, problem.offset)
+
+
+class _NoInformation(Exception):
+    """No row has a finite, positive Fisher weight at the current linear predictor."""
+
+
+_NO_INFORMATION = (
+    "no row has a finite, positive Fisher weight at the {where} linear predictor (the mean, "
+    "its variance or its derivative is not finite there, or every sample weight is 0)"
+)
+
+
+def _objective(problem: _Problem, coef, eta):
+    """Penalised negative log-likelihood up to a constant, ``½ Σ s·d(y, mu)/phi + ½ l2·||pf⊙b||²``,
+    per problem of the batch; ``inf`` where a row of positive weight is invalid."""
+    terms = RowTerms(problem.model, problem.y, eta, problem.sample_weight)
+    with np.errstate(all="ignore"):
+        unit = terms.unit_deviance
+        if problem.sample_weight is not None:
+            unit = unit * problem.sample_weight
+        bad = ~np.isfinite(unit) | ~terms.valid_eta
+        if problem.sample_weight is not None:
+            bad &= problem.sample_weight > 0
+        value = 0.5 * np.sum(np.where(bad, 0.0, unit), axis=-1)
+        if problem.dispersion is not None:
+            value = value / np.asarray(problem.dispersion, dtype=float)
+        if problem.penalty is not None:
+            value = value + 0.5 * np.sum(problem.penalty * np.square(coef), axis=-1)
+    return np.where(np.any(bad, axis=-1), np.inf, value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -341,7 +387,18 @@ def fit_one_step(
         l2_regularizer, dispersion, offset, learning_rate, l2_regularization_penalty_factor,
         sample_weight,
     )  # fmt: skip
-    return _one_step(problem, b0, eta0, fast_unsafe_numerics)
+    try:
+        return _one_step(problem, b0, eta0, fast_unsafe_numerics)
+    except _NoInformation:
+        raise ValueError(_start_message(model)) from None
+
+
+def _start_message(model):
+    return (
+        _NO_INFORMATION.format(where="starting").capitalize() + f" for {model!r}. Pass "
+        "model_coefficients_start (or predicted_linear_response_start) inside the link's "
+        "domain: the default start, zero, is not valid for links such as 1/eta."
+    )
 
 
 def convergence_criteria_small_relative_norm_weights_change(tolerance=1e-5, norm_order=2):
@@ -400,7 +457,8 @@ def fit(
 
     Takes :func:`fit_one_step`'s arguments plus ``convergence_criteria_fn`` (default
     :func:`convergence_criteria_small_relative_norm_weights_change`) and ``maximum_iterations``
-    (default 100; ``None`` means unbounded as in TFP, which is discouraged).
+    (default 100; ``None`` means 10,000, where TFP's loop is unbounded). Steps that increase the
+    penalised negative log-likelihood are halved (see the module docstring).
 
     Returns
     -------
@@ -421,6 +479,7 @@ def fit(
     >>> bool(converged), np.round(coef, 1)
     (True, array([ 0.5, -0.3]))
     """
+    limit = _iteration_limit(maximum_iterations)
     problem, coef, eta = _check_inputs(
         model_matrix, response, model, model_coefficients_start, predicted_linear_response_start,
         l2_regularizer, dispersion, offset, learning_rate, l2_regularization_penalty_factor,
@@ -428,9 +487,23 @@ def fit(
     )  # fmt: skip
     if convergence_criteria_fn is None:
         convergence_criteria_fn = convergence_criteria_small_relative_norm_weights_change()
+    objective = _objective(problem, coef, eta)
     converged, iteration = False, 0
-    while not converged and (maximum_iterations is None or iteration < maximum_iterations):
-        coef_next, eta_next = _one_step(problem, coef, eta, fast_unsafe_numerics)
+    while not converged and iteration < limit:
+        try:
+            coef_next, eta_next = _one_step(problem, coef, eta, fast_unsafe_numerics)
+        except _NoInformation:
+            if iteration == 0:
+                raise ValueError(_start_message(model)) from None
+            _warn_stopped(_NO_INFORMATION.format(where="current"), iteration)
+            break
+        coef_next, eta_next, objective_next = _halve_if_worse(
+            problem, coef, objective, coef_next, eta_next
+        )
+        if coef_next is None:
+            _warn_stopped("no step along the Fisher scoring direction decreases the penalised "
+                          "negative log-likelihood", iteration)  # fmt: skip
+            break
         converged = convergence_criteria_fn(
             is_converged_previous=converged,
             iter_=iteration,
@@ -442,5 +515,63 @@ def fit(
             model=model,
             dispersion=dispersion,
         )
-        coef, eta, iteration = coef_next, eta_next, iteration + 1
+        coef, eta, objective, iteration = coef_next, eta_next, objective_next, iteration + 1
     return coef, eta, converged, iteration
+
+
+#: Iterations of ``fit(maximum_iterations=None)``: TFP's loop is unbounded, this one is not.
+UNBOUNDED_ITERATIONS = 10_000
+#: Step halvings ``fit`` tries before it stops.
+MAX_HALVINGS = 50
+
+
+def _iteration_limit(maximum_iterations) -> int:
+    if maximum_iterations is None:
+        return UNBOUNDED_ITERATIONS
+    if isinstance(maximum_iterations, bool) or not isinstance(maximum_iterations, Integral):
+        raise ValueError(
+            f"maximum_iterations must be a non-negative integer or None; got "
+            f"{maximum_iterations!r}."
+        )
+    if maximum_iterations < 0:
+        raise ValueError(f"maximum_iterations must be non-negative; got {maximum_iterations}.")
+    return int(maximum_iterations)
+
+
+def _halve_if_worse(problem, coef, objective, coef_next, eta_next):
+    """Halve the step of each problem whose objective rose or turned non-finite (R's rule).
+
+    Families whose Fisher scoring step is a quasi-likelihood step (log-normal, custom: their
+    score is not the one the step uses) only halve steps that turn the objective non-finite.
+    Returns the accepted ``(coef, eta, objective)``, or ``(None, None, None)`` when some problem
+    finds no acceptable step in :data:`MAX_HALVINGS` halvings.
+    """
+    objective_next = _objective(problem, coef_next, eta_next)
+    allowed = objective + 1e-12 * np.abs(objective) + 1e-300
+    if not problem.model.has_quasi_score:
+        allowed = np.full(np.shape(objective), np.inf)
+    worse = ~((objective_next <= allowed) & np.isfinite(objective_next))
+    if not np.any(worse):
+        return coef_next, eta_next, objective_next
+    direction = coef_next - coef
+    t = np.ones(np.shape(objective))
+    for _ in range(MAX_HALVINGS):
+        t = np.where(worse, 0.5 * t, t)
+        coef_next = coef + t[..., None] * direction
+        eta_next = _linear_predictor(problem.X, coef_next, problem.offset)
+        objective_next = _objective(problem, coef_next, eta_next)
+        worse = ~((objective_next <= allowed) & np.isfinite(objective_next))
+        if not np.any(worse):
+            return coef_next, eta_next, objective_next
+    return None, None, None
+
+
+def _warn_stopped(reason, iteration):
+    warnings.warn(
+        f"Fisher scoring stopped after {iteration} iteration(s), not converged: {reason}. The "
+        "data may be separated (the maximum likelihood is at infinite coefficients) or the "
+        "start far from the solution; pass a better model_coefficients_start, an "
+        "l2_regularizer, or use FisherScoringGLM, which reports these cases.",
+        ConvergenceWarning,
+        stacklevel=3,
+    )

@@ -8,7 +8,9 @@ A link ``g`` maps the mean to the linear predictor, ``eta = g(mu)``; its inverse
 - ``link(mu)`` and ``inverse(eta)``,
 - ``inverse_derivative(eta)`` = d mu / d eta (TFP's ``grad_mean``),
 - ``inverse_second_derivative(eta)`` = d² mu / d eta², used by the observed-information step,
-- ``valid_eta(eta)``: where the inverse is a valid mean (for instance ``eta > 0`` for ``1/eta``).
+- ``valid_eta(eta)``: where the inverse is a valid mean (for instance ``eta > 0`` for ``1/eta``);
+- ``inverse_range``: the ``(low, high)`` bounds of the inverse over the valid ``eta`` (a fitted
+  mean numerically at a finite bound means the likelihood is maximised at infinity).
 
 Links act elementwise on numpy arrays of any shape and keep their dtype.
 """
@@ -43,6 +45,7 @@ class Link:
     """Base class of link functions; see the module docstring for the conventions."""
 
     name = "link"
+    inverse_range = (-np.inf, np.inf)
 
     def link(self, mu):
         raise NotImplementedError
@@ -92,6 +95,7 @@ class LogLink(Link):
     """``eta = log(mu)``."""
 
     name = "log"
+    inverse_range = (0.0, np.inf)
 
     def link(self, mu):
         return np.log(mu)
@@ -110,6 +114,7 @@ class LogitLink(Link):
     """``eta = log(mu / (1 - mu))``; the inverse is the logistic sigmoid."""
 
     name = "logit"
+    inverse_range = (0.0, 1.0)
 
     def link(self, mu):
         return special.logit(mu)
@@ -130,6 +135,7 @@ class ProbitLink(Link):
     """``eta = Phi^{-1}(mu)``, the standard normal quantile."""
 
     name = "probit"
+    inverse_range = (0.0, 1.0)
 
     def link(self, mu):
         return special.ndtri(mu)
@@ -148,6 +154,7 @@ class CloglogLink(Link):
     """``eta = log(-log(1 - mu))``, the complementary log-log link."""
 
     name = "cloglog"
+    inverse_range = (0.0, 1.0)
 
     def link(self, mu):
         return np.log(-np.log1p(-mu))
@@ -166,6 +173,7 @@ class InverseLink(Link):
     """``eta = 1 / mu``, canonical for the Gamma distribution."""
 
     name = "inverse"
+    inverse_range = (0.0, np.inf)
 
     def link(self, mu):
         return 1.0 / mu
@@ -187,6 +195,7 @@ class InverseSquaredLink(Link):
     """``eta = 1 / mu²``, canonical for the inverse Gaussian distribution."""
 
     name = "inverse_squared"
+    inverse_range = (0.0, np.inf)
 
     def link(self, mu):
         return 1.0 / np.square(mu)
@@ -208,6 +217,7 @@ class SqrtLink(Link):
     """``eta = sqrt(mu)``."""
 
     name = "sqrt"
+    inverse_range = (0.0, np.inf)
 
     def link(self, mu):
         return np.sqrt(mu)
@@ -229,6 +239,7 @@ class SoftplusLink(Link):
     """``mu = log(1 + exp(eta))``; TFP's ``*Softplus`` families use it."""
 
     name = "softplus"
+    inverse_range = (0.0, np.inf)
 
     def link(self, mu):
         # log(exp(mu) - 1) = mu + log(1 - exp(-mu)), stable for large mu.
@@ -262,6 +273,8 @@ class PowerLink(Link):
     """
 
     name = "power"
+
+    inverse_range = (0.0, np.inf)
 
     def __init__(self, power: float):
         self.power = float(power)

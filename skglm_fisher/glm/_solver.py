@@ -1,423 +1,141 @@
-"""Penalised Fisher scoring (IRLS) for the estimator, as a small template-method solver.
+"""Penalised Fisher scoring (IRLS) for the estimators, as a small template-method solver.
 
 Conventions
 -----------
 The solver minimises, over ``coef`` (intercept *first* when there is one),
 
-    F(coef) = ½ · Σ_i s_i · unit_deviance(y_i, mu_i) + ½ · Σ_j P_j · coef_j²
+    F(coef) = ½ · Σ_i s_i · unit_deviance(y_i, mu_i) + ½ · (coef - m)ᵀ Λ (coef - m)
 
-with ``mu = inverse_link(X coef + offset)``, sample weights ``s`` and the penalty vector ``P``
-(``alpha · Σs · pf²``, zero for the intercept). This is scikit-learn's GLM objective multiplied
-by ``Σs``. Per row, with ``(mu, V, g) = family(eta)`` (``g = d mu / d eta``):
-
-- score ``r = s · (y - mu) · g / V`` (the derivative of ``-½ s · unit_deviance`` in ``eta``),
-- Fisher weight ``w = s · g² / V``; the observed (Newton) weight subtracts
-  ``s · (y - mu) · d(g / V)/d eta``.
+with ``mu = inverse_link(X coef + offset)``, sample weights ``s`` and a quadratic penalty
+(:class:`QuadraticPenalty`): for the estimators' ridge, ``Λ = diag(P)`` with
+``P = alpha · Σs · pf²`` (zero for the intercept) and ``m = 0``, which is scikit-learn's GLM
+objective multiplied by ``Σs``; a recursive (streaming) update uses the information of the
+earlier batches as ``Λ``. The per-row quantities are those of
+:class:`~skglm_fisher.glm._row_terms.RowTerms`: score ``r``, Fisher weight ``w``.
 
 An iteration is one pass over the rows that returns the deviance, the gradient
-``G = Xᵀ r - P ⊙ coef`` and the information ``H = Xᵀ diag(w) X + diag(P)``, then the step
-``Δ = H⁻¹ G``. Convergence is declared when the Newton decrement ``Gᵀ H⁻¹ G`` (the decrease of
-``2F`` the next full step predicts) falls below ``tol · (2F + 0.1)``, the scaled form of R's
+``G = Xᵀ r - Λ (coef - m)`` and the information ``H = Xᵀ diag(w) X + Λ`` (or, for the QR solver,
+the ``R`` factor of ``sqrt(w) ⊙ X``), then the step ``Δ = H⁻¹ G`` from a factor of ``H``
+(:mod:`skglm_fisher.glm._linalg`): an equilibrated Cholesky factor while it is well conditioned,
+else a QR factor of the weighted rows, which also finds aliased columns; their coefficients are
+held at 0. Convergence is declared when the Newton decrement ``Gᵀ H⁻¹ G`` (the decrease of ``2F``
+the next full step predicts) falls below ``tol · (2F + 0.1)``, the scaled form of R's
 ``|Δdev| / (dev + 0.1) < epsilon``.
 
 The steps are the methods of :class:`IRLSSolver` (``setup``, ``update_information``,
 ``inner_solve``, ``check_convergence``, ``line_search``, ``finalize``). Its frozen inputs live in
-:class:`IRLSProblem`; everything that changes between iterations lives in :class:`IRLSState`.
+:class:`IRLSProblem`; everything that changes between iterations lives in :class:`IRLSState`; it
+returns an :class:`IRLSResult` holding everything a fitted model reports.
 """
 
 from __future__ import annotations
 
-import itertools
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.linalg
-from scipy import special
 from sklearn.exceptions import ConvergenceWarning
 
-from skglm_fisher.glm._design import single_threaded_blas
+from skglm_fisher.exceptions import (
+    BoundaryFitWarning,
+    PerfectSeparationWarning,
+    SingularInformationWarning,
+)
+from skglm_fisher.glm._blas import single_threaded_blas
 from skglm_fisher.glm._families import ExponentialFamily
-from skglm_fisher.glm._fisher import SingularInformationWarning
-from skglm_fisher.glm._links import IdentityLink, LogitLink, LogLink
-from skglm_fisher.heads import sigmoid_cross_entropy
+from skglm_fisher.glm._linalg import (
+    InformationFactor,
+    cholesky_factor,
+    qr_factor,
+    solve_in_factor,
+)
+from skglm_fisher.glm._passes import (
+    IterationSpec,
+    PassSums,
+    StatisticsSpec,
+    deviance_pass,
+    iteration_pass,
+    statistics_pass,
+)
+from skglm_fisher.glm._start import (
+    InterceptOnly,
+    intercept_only_fit,
+    null_model_deviance,
+    working_start_pass,
+)
 
 __all__ = [
     "IRLSProblem",
-    "IRLSState",
+    "IRLSResult",
     "IRLSSolver",
-    "PassSums",
-    "PerfectSeparationWarning",
-    "evaluate_pass",
-    "intercept_only_fit",
+    "IRLSState",
+    "QuadraticPenalty",
 ]
 
 #: Step halvings tried before the line search gives up.
 MAX_HALVINGS = 40
 
 
-class PerfectSeparationWarning(UserWarning):
-    """Fitted probabilities reached 0 or 1: the classes are (quasi-)separated."""
-
-
 # --------------------------------------------------------------------------------------------
-# One pass over the rows
+# Penalty
 # --------------------------------------------------------------------------------------------
-@dataclass
-class PassSums:
-    """Row sums of one pass; ``+`` adds two blocks' sums (``None`` means not computed)."""
-
-    deviance: float = 0.0
-    n_invalid: int = 0
-    pearson: float | None = None
-    gradient: np.ndarray | None = None
-    gram: object | None = None
-    rfactor: np.ndarray | None = None
-    statistic: float | None = None
-    n_boundary: int = 0
-    n_positive: int = 0
-
-    def __add__(self, other: PassSums) -> PassSums:
-        def both(a, b):
-            return None if a is None or b is None else a + b
-
-        rfactor = self.rfactor
-        if rfactor is None:
-            rfactor = other.rfactor
-        elif other.rfactor is not None:
-            rfactor = _stack_r(rfactor, other.rfactor)
-        return PassSums(
-            deviance=self.deviance + other.deviance,
-            n_invalid=self.n_invalid + other.n_invalid,
-            pearson=both(self.pearson, other.pearson),
-            gradient=both(self.gradient, other.gradient),
-            gram=both(self.gram, other.gram),
-            rfactor=rfactor,
-            statistic=both(self.statistic, other.statistic),
-            n_boundary=self.n_boundary + other.n_boundary,
-            n_positive=self.n_positive + other.n_positive,
-        )
-
-
-def _stack_r(top, bottom):
-    """R factor of the rows of two R factors (the reduction step of a tall-skinny QR)."""
-    return scipy.linalg.qr(np.vstack([top, bottom]), mode="r", check_finite=False)[0][
-        : top.shape[1]
-    ]
-
-
 @dataclass(frozen=True)
-class PassJob:
-    """What one pass computes (picklable, so that Dask workers can run it)."""
+class QuadraticPenalty:
+    """``½ (coef - center)ᵀ Λ (coef - center)`` with ``Λ`` a vector (diagonal) or a matrix.
 
-    family: ExponentialFamily
-    fit_intercept: bool
-    gradient: bool = False
-    gram: str | None = None  # None, 'fisher', 'observed' or 'meat'
-    qr: bool = False
-    boundary: bool = False
-    #: ``fn(family, y, mu, sample_weight) -> float`` summed over the rows (e.g. a log-likelihood).
-    row_statistic: object | None = None
+    Examples
+    --------
+    >>> import numpy as np
+    >>> penalty = QuadraticPenalty(np.array([0.0, 2.0]))
+    >>> penalty.value(np.array([3.0, 1.0])), penalty.gradient(np.array([3.0, 1.0]))
+    (1.0, array([0., 2.]))
+    """
 
+    precision: np.ndarray
+    center: np.ndarray | None = None
 
-def _safe_ratio(num, den):
-    """``num / den`` with 0 wherever the quotient is not finite (a zero or infinite ``den``)."""
-    with np.errstate(all="ignore"):
-        ratio = np.divide(num, den)
-    bad = ~np.isfinite(ratio)
-    if np.any(bad):
-        ratio = np.where(bad, 0.0, ratio)
-    return ratio
+    @property
+    def diagonal(self) -> bool:
+        return np.ndim(self.precision) == 1
 
+    def _offset(self, coef):
+        return coef if self.center is None else coef - self.center
 
-def _moments(family, eta):
-    """``family(eta)``, with ``d mu / d eta`` read off ``mu`` for the log, logit and identity
-    links (one exponential per row instead of two)."""
-    standard = (
-        type(family).__call__ is ExponentialFamily.__call__
-        and type(family).mean is ExponentialFamily.mean
-        and type(family).grad_mean is ExponentialFamily.grad_mean
-    )
-    link = type(family.link)
-    if not standard or link not in (LogLink, LogitLink, IdentityLink):
-        return family(eta)
-    mu = family.mean(eta)
-    if link is LogLink:
-        grad_mean = mu
-    elif link is LogitLink:
-        grad_mean = mu * (1.0 - mu / family.mean_scale)
-    else:
-        grad_mean = np.broadcast_to(np.asarray(family.mean_scale, dtype=float), mu.shape)
-    return mu, family.variance(mu), grad_mean
+    def gradient(self, coef) -> np.ndarray:
+        c = self._offset(coef)
+        return self.precision * c if self.diagonal else self.precision @ c
 
+    def value(self, coef) -> float:
+        return 0.5 * float(self._offset(coef) @ self.gradient(coef))
 
-def evaluate_pass(block, y, offset, sample_weight, coef, job: PassJob) -> PassSums:
-    """The :class:`PassSums` of one row block at ``coef`` (intercept first)."""
-    family = job.family
-    features = coef[1:] if job.fit_intercept else coef
-    if (
-        job.fit_intercept
-        and offset is None
-        and job.gram == "fisher"
-        and job.gradient
-        and not (job.qr or job.boundary or job.row_statistic)
-        and not np.any(features)
-        and family.has_quasi_score
-    ):
-        return _constant_mean_pass(block, y, sample_weight, coef[0], family)
-    eta = block.matvec(features)
-    if job.fit_intercept:
-        eta += coef[0]
-    if offset is not None:
-        eta += offset
-    with np.errstate(all="ignore"):
-        invalid = ~family.link.valid_eta(eta)
-        if np.any(invalid):
-            return PassSums(deviance=np.inf, n_invalid=int(invalid.sum()))
-        mu, variance, grad_mean = _moments(family, eta)
-        unit = _unit_deviance(family, y, mu, eta)
-        deviance = float(unit.sum() if sample_weight is None else sample_weight @ unit)
-    if not np.isfinite(deviance):
-        return PassSums(deviance=np.inf, n_invalid=int(np.sum(~np.isfinite(unit))) or 1)
-    out = PassSums(deviance=deviance)
-    residual = y - mu
-    with np.errstate(all="ignore"):
-        pearson_terms = _safe_ratio(residual * residual, variance)
-    out.pearson = float(
-        pearson_terms.sum() if sample_weight is None else sample_weight @ pearson_terms
-    )
-    if job.boundary:
-        eps = 10 * np.finfo(np.float64).eps
-        scale = np.asarray(family.mean_scale, dtype=float)
-        p = mu / scale
-        at_bound = (p < eps) | (p > 1 - eps)
-        positive = np.ones_like(at_bound) if sample_weight is None else sample_weight > 0
-        out.n_boundary = int(np.count_nonzero(at_bound & positive))
-        out.n_positive = int(np.count_nonzero(positive))
-    if job.row_statistic is not None:
-        out.statistic = float(job.row_statistic(family, y, mu, sample_weight))
-    if not (job.gradient or job.gram or job.qr):
+    def matrix(self) -> np.ndarray:
+        return np.diag(self.precision) if self.diagonal else self.precision
+
+    def add_to(self, gram) -> np.ndarray:
+        """``gram + Λ`` (a new array)."""
+        out = np.array(gram, dtype=np.float64)
+        if self.diagonal:
+            out[np.diag_indices_from(out)] += self.precision
+        else:
+            out += self.precision
         return out
-    with np.errstate(all="ignore"):
-        g_over_v = _safe_ratio(grad_mean, variance)
-        if family.has_quasi_score:
-            score = residual * g_over_v
+
+    def rows(self, coef):
+        """``(A, t)`` with ``AᵀA = Λ`` and ``t = -A (coef - center)``: the penalty as extra rows
+        of the least-squares problem ``min ||[√W X; A] Δ - [√W z; t]||`` of a step."""
+        if self.diagonal:
+            root = np.sqrt(self.precision)
+            keep = root > 0
+            a = np.diag(root)[keep]
         else:
-            score = np.nan_to_num(family.score(y, eta))
-        fisher = grad_mean * g_over_v
-        if sample_weight is not None:
-            score = score * sample_weight
-            fisher = fisher * sample_weight
-    weights = border = None
-    if job.gram == "observed":
-        weights = _observed_weights(family, eta, mu, variance, grad_mean, residual, fisher,
-                                    sample_weight)  # fmt: skip
-    elif job.gram == "meat":
-        weights = score * score
-    elif job.gram is not None:
-        weights = fisher
-    if job.gradient and weights is not None and job.gram != "meat" and block.fused:
-        gradient, out.gram = block.score_and_gram(score, weights, job.fit_intercept)
-        weights = None
-    elif job.gradient or job.qr:
-        if weights is not None and job.fit_intercept:
-            gradient, border = block.rmatvec_pair(score, weights)
-        else:
-            gradient = block.rmatvec(score)
-    if job.gradient or job.qr:
-        out.gradient = np.concatenate([[score.sum()], gradient]) if job.fit_intercept else gradient
-    if weights is not None:
-        out.gram = block.gram(weights, job.fit_intercept, border)
-    if job.qr:
-        out.rfactor = _block_rfactor(block, fisher, _safe_ratio(score, fisher), job.fit_intercept)
-    return out
-
-
-def _constant_mean_pass(block, y, sample_weight, intercept, family):
-    """:func:`evaluate_pass` at an intercept-only start without offset.
-
-    Every row has the same mean there, so the Fisher weight is one number ``c`` and the
-    information is ``c · [1, X]ᵀ diag(s) [1, X]``: without sample weights, a plain product of
-    the block with itself, with no linear predictor to compute and no scaled copy.
-    """
-    with np.errstate(all="ignore"):
-        eta = np.array([intercept], dtype=np.float64)
-        if not family.link.valid_eta(eta)[0]:
-            return PassSums(deviance=np.inf, n_invalid=block.n_rows)
-        mu, variance, grad_mean = (float(v[0]) for v in _moments(family, eta))
-        unit = family.unit_deviance(y, np.full_like(y, mu))
-    s = np.ones_like(y) if sample_weight is None else sample_weight
-    deviance = float(s @ unit)
-    if not np.isfinite(deviance) or not variance > 0:
-        return PassSums(deviance=np.inf, n_invalid=1)
-    residual = y - mu
-    score = s * residual * (grad_mean / variance)
-    fisher = grad_mean * grad_mean / variance
-    out = PassSums(deviance=deviance, pearson=float(s @ (residual * residual)) / variance)
-    out.gradient = np.concatenate([[score.sum()], block.rmatvec(score)])
-    if sample_weight is None:
-        out.gram = block.plain_gram(fisher)
-    else:
-        out.gram = block.gram(fisher * sample_weight, True)
-    return out
-
-
-def _observed_weights(family, eta, mu, variance, grad_mean, residual, fisher, sample_weight):
-    """Observed information per row where it is non-negative, the Fisher weight elsewhere.
-
-    ``-d score / d eta = s · (g²/V - (y - mu) · (g'/V - g² V'/V²))``. Rows where this is negative
-    (possible away from the optimum for some links) keep their Fisher weight, so the matrix stays
-    positive semi-definite and the step a descent direction.
-    """
-    with np.errstate(all="ignore"):
-        second = np.asarray(family.mean_scale) * family.link.inverse_second_derivative(eta)
-        dv = family.variance_derivative(mu)
-        correction = _safe_ratio(second, variance) - _safe_ratio(grad_mean**2 * dv, variance**2)
-        correction = residual * correction
-        if sample_weight is not None:
-            correction = correction * sample_weight
-        observed = fisher - correction
-    return np.where(np.isfinite(observed) & (observed >= 0), observed, fisher)
-
-
-def _block_rfactor(block, fisher, working, fit_intercept):
-    """R factor of ``sqrt(w) ⊙ [1, X, z]`` for one block (z the working residual)."""
-    root = np.sqrt(np.maximum(fisher, 0.0))
-    dense = block.dense()
-    parts = [root[:, None]] if fit_intercept else []
-    stacked = np.hstack(parts + [dense * root[:, None], (root * working)[:, None]])
-    q = stacked.shape[1]
-    r = scipy.linalg.qr(stacked, mode="r", check_finite=False)[0][:q]
-    if r.shape[0] < q:
-        r = np.vstack([r, np.zeros((q - r.shape[0], q))])
-    return r
-
-
-def _unit_deviance(family, y, mu, eta):
-    """Per-row deviance; Bernoulli-logit's is the logistic head's loss of the logits.
-
-    ``2·(log-loss(y, eta) - log-loss(y, logit(y)))``: computed from ``eta`` it keeps full
-    precision where the fitted probability rounds to 0 or 1; the second term (the entropy of a
-    proportion ``y``) is zero for binary labels.
-    """
-    if type(family).__name__ == "Bernoulli" and isinstance(family.link, LogitLink):
-        entropy = -(special.xlogy(y, y) + special.xlogy(1.0 - y, 1.0 - y))
-        return 2.0 * (sigmoid_cross_entropy(y, eta) - entropy)
-    return family.unit_deviance(y, mu)
+            values, vectors = np.linalg.eigh(self.precision)
+            keep = values > 0
+            a = np.sqrt(values[keep])[:, None] * vectors[:, keep].T
+        return a, -a @ self._offset(coef)
 
 
 # --------------------------------------------------------------------------------------------
-# Intercept-only model (starting values and the null deviance)
-# --------------------------------------------------------------------------------------------
-def _intercept_pass(block, y, offset, sample_weight, intercept, family):
-    eta = np.full(block.n_rows, intercept, dtype=np.float64)
-    if offset is not None:
-        eta += offset
-    with np.errstate(all="ignore"):
-        if not np.all(family.link.valid_eta(eta)):
-            return np.array([np.inf, 0.0, 0.0])
-        mu, variance, grad_mean = family(eta)
-        unit = _unit_deviance(family, y, mu, eta)
-        g_over_v = _safe_ratio(grad_mean, variance)
-        score = (y - mu) * g_over_v
-        fisher = grad_mean * g_over_v
-    s = np.ones_like(y) if sample_weight is None else sample_weight
-    return np.array([s @ unit, s @ score, s @ fisher])
-
-
-def _sums_pass(block, y, offset, sample_weight):
-    s = np.ones_like(y) if sample_weight is None else sample_weight
-    return np.array([s @ y, s.sum()])
-
-
-def _mean_pass(block, y, offset, sample_weight, family):
-    mu0 = family.starting_mean(y, sample_weight)
-    with np.errstate(all="ignore"):
-        eta0 = family.linear_predictor(mu0)
-    if offset is not None:
-        eta0 = eta0 - offset
-    s = np.ones_like(y) if sample_weight is None else sample_weight
-    # Rows whose starting mean is outside the link's range (a negative y under a log link)
-    # do not vote for the start.
-    finite = np.isfinite(eta0)
-    return np.array([s @ y, s.sum(), s[finite] @ eta0[finite], s[finite].sum()])
-
-
-def _working_start_pass(block, y, offset, sample_weight, job):
-    """Weighted least-squares sums at R's start: ``eta0 = link(starting_mean(y))`` per row.
-
-    Returns a :class:`PassSums` whose ``gram`` is ``Xᵀ W X`` and ``gradient`` is ``Xᵀ W z``
-    with the working response ``z = eta0 - offset + (y - mu0) / g``, whose solution is the
-    first iterate of R's ``glm.fit``. It needs no coefficients, so it serves designs where
-    neither zeros nor an intercept-only model give a valid linear predictor.
-    """
-    family = job.family
-    with np.errstate(all="ignore"):
-        mu0 = family.starting_mean(y, sample_weight)
-        eta0 = family.linear_predictor(mu0)
-        valid = family.link.valid_eta(eta0)
-        mu, variance, grad_mean = family(np.where(valid, eta0, 0.0))
-        working = eta0 + _safe_ratio(y - mu, grad_mean)
-        weights = np.where(valid, grad_mean * _safe_ratio(grad_mean, variance), 0.0)
-    if offset is not None:
-        working = working - offset
-    working = np.where(valid, working, 0.0)
-    if sample_weight is not None:
-        weights = weights * sample_weight
-    rhs = block.rmatvec(weights * working)
-    if job.fit_intercept:
-        rhs = np.concatenate([[weights @ working], rhs])
-    return PassSums(deviance=0.0, gradient=rhs, gram=block.gram(weights, job.fit_intercept))
-
-
-def intercept_only_fit(design, family, tol=1e-12, max_iter=50, need_deviance=True):
-    """Fit ``eta = b + offset`` by scalar Fisher scoring with step halving.
-
-    Returns ``(b, deviance)``. Without an offset the answer is the link of the weighted mean of
-    ``y`` (the score equation of an intercept-only GLM is ``Σ s·(y - mu) = 0``) and, with
-    ``need_deviance=False``, the deviance is not computed (None). With an offset, the start is
-    the weighted mean of ``link(starting_mean) - offset``.
-    """
-    has_offset = design.rows[1] is not None
-    sum_y, sum_w = design.map_reduce(_sums_pass)
-    if sum_w <= 0:
-        return 0.0, 0.0
-    if not has_offset:
-        with np.errstate(all="ignore"):
-            exact = family.linear_predictor(np.asarray([sum_y / sum_w]))[0]
-        if np.isfinite(exact) and family.link.valid_eta(np.asarray([exact]))[0]:
-            if not need_deviance:
-                return float(exact), None
-            return float(exact), float(design.map_reduce(_intercept_pass, exact, family)[0])
-    _, _, sum_eta, sum_w_finite = design.map_reduce(_mean_pass, family)
-    b = sum_eta / sum_w_finite if sum_w_finite > 0 else 0.0
-    dev, score, fisher = design.map_reduce(_intercept_pass, b, family)
-    if not np.isfinite(dev):
-        where = "with this offset, " if has_offset else ""
-        raise ValueError(
-            f"No valid intercept-only start: {where}the {family.link.name!r} link cannot "
-            f"reproduce the mean of y ({sum_y / sum_w:.6g}). Use another link or family."
-        )
-    for _ in range(max_iter):
-        if fisher <= 0 or not np.isfinite(fisher):
-            break
-        step = score / fisher
-        # Newton converges quadratically here: iterate until the step is at rounding level.
-        if abs(step) <= tol * (1.0 + abs(b)):
-            break
-        for _ in range(MAX_HALVINGS):
-            new_dev, new_score, new_fisher = design.map_reduce(_intercept_pass, b + step, family)
-            if np.isfinite(new_dev) and new_dev <= dev * (1 + 1e-12) + 1e-300:
-                break
-            step /= 2
-        else:
-            break
-        b, dev, score, fisher = b + step, new_dev, new_score, new_fisher
-    return float(b), float(dev)
-
-
-# --------------------------------------------------------------------------------------------
-# The solver
+# Problem, state, result
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class IRLSProblem:
@@ -428,25 +146,42 @@ class IRLSProblem:
     design : LocalDesign or DaskDesign
         Rows of ``X`` with the response, offset and sample weights.
     family : ExponentialFamily
-    penalty : ndarray of shape (q,)
-        ``P``, the per-coefficient ridge strengths (zero for the intercept).
+    penalty : QuadraticPenalty or ndarray of shape (q,)
+        A vector is the diagonal ``P`` of the ridge penalty (zero for the intercept).
     fit_intercept : bool
     solver : {'cholesky', 'qr', 'observed'}
     tol, max_iter, learning_rate, verbose
+    robust : bool
+        Compute the sandwich's meat at the solution.
+    log_likelihood_dispersion : float or None
+        Sum the log-likelihood at this dispersion in the final pass (when it is known before
+        the fit: a fixed dispersion, or families without one).
+    null_model : bool
+        Compute the null deviance (R's: the intercept-only fit with the offset, or the deviance
+        at ``eta = offset`` without an intercept).
     """
 
     design: object
     family: ExponentialFamily
-    penalty: np.ndarray
+    penalty: object
     fit_intercept: bool = True
     solver: str = "cholesky"
     tol: float = 1e-8
     max_iter: int = 100
     learning_rate: float = 1.0
     verbose: int = 0
-    #: Extra :class:`PassJob` fields for the pass at the final coefficients (a log-likelihood
-    #: ``row_statistic``, ``boundary``, a ``'meat'`` gram), so the caller needs no pass of its own.
-    final_job: dict | None = None
+    robust: bool = False
+    log_likelihood_dispersion: float | None = None
+    null_model: bool = True
+
+    def __post_init__(self):
+        if not isinstance(self.penalty, QuadraticPenalty):
+            vector = np.asarray(self.penalty, dtype=np.float64)
+            object.__setattr__(self, "penalty", QuadraticPenalty(vector))
+
+    @property
+    def n_coef(self) -> int:
+        return self.design.n_features + self.fit_intercept
 
     @property
     def constant_information(self) -> bool:
@@ -454,15 +189,11 @@ class IRLSProblem:
         return self.solver == "cholesky" and self.family.fisher_weights_are_constant
 
     @property
-    def gram_kind(self) -> str:
+    def information_kind(self) -> str:
+        if self.solver == "qr":
+            return "qr"
         observed = self.solver == "observed" and not self.family.is_canonical
         return "observed" if observed and self.family.has_quasi_score else "fisher"
-
-    @property
-    def is_binary(self) -> bool:
-        return self.family.link.name in ("logit", "probit", "cloglog") or (
-            type(self.family).__name__ in ("Bernoulli", "Binomial", "BernoulliNormalCDF")
-        )
 
 
 @dataclass
@@ -474,19 +205,28 @@ class IRLSState:
     deviance: float = np.inf
     pearson: float = np.nan
     gradient: np.ndarray | None = None
-    gram: np.ndarray | None = None
+    gram: np.ndarray | None = None  # Xᵀ diag(w) X (Fisher or observed), unpenalised
+    rfactor: np.ndarray | None = None  # R of sqrt(w) ⊙ [X, z] (QR solver)
+    factor: InformationFactor | None = None  # of the penalised information of the last step
+    aliased: np.ndarray | None = None
     step: np.ndarray | None = None
     decrement: float = np.inf
     n_iter: int = 0
     converged: bool = False
-    singular: bool = False
     line_search_failed: bool = False
     history: list = field(default_factory=list)
 
 
 @dataclass
 class IRLSResult:
-    """What :meth:`IRLSSolver.solve` returns: the final state plus the penalised information."""
+    """Everything a fitted model reports, at the final coefficients.
+
+    ``gram`` is the unpenalised Fisher information ``Xᵀ diag(w) X`` (of the last iteration, as
+    R's ``glm.fit`` and statsmodels' IRLS use), ``information`` the penalised one and ``factor``
+    a factor of it fit for the covariance (see :mod:`skglm_fisher.glm._linalg`); ``rank`` is the
+    rank of the unpenalised information and ``aliased`` marks the coefficients the penalised
+    information does not identify (held at 0).
+    """
 
     coef: np.ndarray
     n_iter: int
@@ -494,14 +234,22 @@ class IRLSResult:
     deviance: float
     pearson: float
     objective: float
-    gram: np.ndarray  # unpenalised Fisher information at coef
-    information: np.ndarray  # gram + diag(penalty)
-    singular: bool
-    final_sums: PassSums | None = None  # the pass at coef with ``final_job``, if it ran
-    start_coef: np.ndarray | None = None
-    start_deviance: float = np.nan
+    gram: np.ndarray
+    information: np.ndarray
+    factor: InformationFactor
+    rank: int
+    aliased: np.ndarray
+    null_deviance: float = np.nan
+    null: InterceptOnly | None = None
+    log_likelihood: float | None = None
+    n_boundary: int = 0
+    n_positive: int = 0
+    meat: np.ndarray | None = None
 
 
+# --------------------------------------------------------------------------------------------
+# The solver
+# --------------------------------------------------------------------------------------------
 class IRLSSolver:
     """Penalised Fisher scoring with step halving; see the module docstring.
 
@@ -523,53 +271,53 @@ class IRLSSolver:
         self.problem = problem
         self.state: IRLSState | None = None
         self._constant_gram = None
-        self._start = (None, np.nan)
+        self._constant_factor = None
+        self._null: InterceptOnly | None = None
+        self._start_deviance = (None, np.nan)
 
     # -- named steps ----------------------------------------------------------------------
-    def setup(self, coef0=None, intercept0=None):
+    def setup(self, coef0=None):
         """Set ``state`` at the start and evaluate the objective, gradient and information there.
 
-        The start is ``coef0`` if given, valid, and no worse than the intercept-only fit (with
-        the offset; ``intercept0`` if already known); else that fit; else zeros; else R's start,
-        the weighted least-squares fit at ``eta = link(starting_mean(y))``. (Newton steps for
-        log-linear models shrink an overestimated linear predictor by about one per iteration,
-        so a bad warm start can cost far more iterations than starting afresh.)
+        Candidates, the best valid one taken: ``coef0`` if given; the intercept-only fit (with
+        the offset) when there is an intercept and its maximum likelihood is finite; without an
+        intercept, zeros and R's start (the weighted least-squares fit at
+        ``eta = link(starting_mean(y))``), whichever has the lower objective. R's start is also
+        the last resort when no other candidate gives a valid linear predictor. (Newton steps for
+        log-linear models shrink an overestimated linear predictor by about one per iteration, so
+        a bad start can cost dozens of iterations.)
         """
         pb = self.problem
-        q = pb.design.n_features + pb.fit_intercept
+        q = pb.n_coef
         candidates = [] if coef0 is None else [np.asarray(coef0, dtype=np.float64)]
         if pb.fit_intercept:
-            start = np.zeros(q)
-            if intercept0 is None:
-                intercept0 = intercept_only_fit(pb.design, pb.family)[0]
-            start[0] = intercept0
-            candidates.append(start)
-        candidates.append(np.zeros(q))
-        if coef0 is not None and len(candidates) > 1:
-            objectives = []
-            for coef in candidates[:2]:
-                sums = self._evaluate(coef, gradient=False, gram=False)
-                valid = sums.n_invalid == 0 and np.isfinite(sums.deviance)
-                objectives.append(self._objective(coef, sums.deviance) if valid else np.inf)
-            if objectives[1] < objectives[0]:
-                candidates.pop(0)
-        def last_resort():
-            # R's start is a weighted least-squares pass: only computed when all else failed.
-            coef = self._working_start()
-            if coef is not None:
-                yield coef
-
-        for coef in itertools.chain(candidates, last_resort()):
-            sums = self._evaluate(coef, gradient=True, gram=True)
-            if sums.n_invalid == 0 and np.isfinite(sums.deviance):
-                self.state = IRLSState(coef=coef)
-                self._accept(sums)
-                self._start = (coef.copy(), sums.deviance)
+            self._null = intercept_only_fit(pb.design, pb.family)
+            if self._null.finite:
+                start = np.zeros(q)
+                start[0] = self._null.intercept
+                candidates.append(start)
+        if not pb.fit_intercept or not candidates:
+            candidates.append(np.zeros(q))
+        if not pb.fit_intercept:
+            candidates.append(self._working_start)
+        if len(candidates) > 1:
+            candidates = self._rank_candidates(candidates)
+        candidates.append(self._working_start)  # the last resort
+        for candidate in candidates:
+            coef = candidate() if callable(candidate) else candidate
+            if coef is None:
+                continue
+            sums = self._evaluate(coef, information=True)
+            if sums.valid:
+                self.state = IRLSState(coef=coef, aliased=np.zeros(q, dtype=bool))
+                self.update_information(sums)
+                self._start_deviance = (coef.copy(), sums.deviance)
                 return
         raise ValueError(
             "No valid starting coefficients: the linear predictor leaves the domain of the "
-            f"{pb.family.link.name!r} link. Fit an intercept, change the link, or pass an offset "
-            "that keeps the linear predictor valid."
+            f"{pb.family.link.name!r} link (or the mean leaves that of the {pb.family.name} "
+            "family). Fit an intercept, change the link, or pass an offset that keeps the "
+            "linear predictor valid."
         )
 
     def update_information(self, sums: PassSums):
@@ -577,21 +325,32 @@ class IRLSSolver:
         pb, st = self.problem, self.state
         if sums.gram is not None:
             st.gram = pb.design.finish_gram(sums.gram, pb.fit_intercept)
-        elif sums.rfactor is not None:
-            st.gram = sums.rfactor
-        st.gradient = sums.gradient - pb.penalty * st.coef
+        st.rfactor = sums.rfactor
+        st.gradient = sums.gradient - pb.penalty.gradient(st.coef)
         st.deviance = sums.deviance
         st.pearson = sums.pearson
         st.objective = self._objective(st.coef, sums.deviance)
 
     def inner_solve(self):
-        """Set ``state.step`` (``H⁻¹ G``) and ``state.decrement`` (``Gᵀ H⁻¹ G``)."""
+        """Set ``state.step`` (``H⁻¹ G``), ``state.decrement`` (``Gᵀ H⁻¹ G``) and the factor.
+
+        A Cholesky factor of the equilibrated information when it is well conditioned enough
+        for a step; otherwise (or for the QR solver) a QR factor of the weighted rows, which
+        also finds the aliased columns.
+        """
         pb, st = self.problem, self.state
-        if pb.solver == "qr":
-            st.step = self._qr_step()
+        factor = None
+        if pb.solver != "qr":
+            factor = self._cholesky(st.gram, keep=~st.aliased)
+        if factor is not None and factor.usable_for_step():
+            st.step = self._cholesky_step(factor)
         else:
-            st.step, singular = solve_information(st.gram, pb.penalty, st.gradient)
-            st.singular |= singular
+            rfactor = st.rfactor
+            if rfactor is None:
+                rfactor = self._evaluate(st.coef, information="qr").rfactor
+            factor, st.step = self._qr_step(rfactor)
+        st.factor = factor
+        st.aliased = factor.aliased.copy()
         st.decrement = float(st.gradient @ st.step)
 
     def check_convergence(self) -> bool:
@@ -600,7 +359,7 @@ class IRLSSolver:
         st.converged = bool(st.decrement <= pb.tol * (abs(2.0 * st.objective) + 0.1))
         if pb.verbose:
             print(
-                f"[FisherScoringGLM] iteration {st.n_iter}: penalized deviance "
+                f"[Fisher scoring] iteration {st.n_iter}: penalized deviance "
                 f"{2 * st.objective:.10g}, decrement {st.decrement:.3g}"
             )
         return st.converged
@@ -613,42 +372,258 @@ class IRLSSolver:
         """
         pb, st = self.problem, self.state
         t = pb.learning_rate
-        allowed = st.objective + 1e-12 * abs(st.objective) + 1e-300
+        allowed = self._allowed(st.objective)
         for halving in range(MAX_HALVINGS):
             coef = st.coef + t * st.step
             full = halving == 0
-            sums = self._evaluate(coef, gradient=full, gram=full)
-            if sums.n_invalid == 0 and self._objective(coef, sums.deviance) <= allowed:
-                if not full:
-                    sums = self._evaluate(coef, gradient=True, gram=True)
-                st.coef = coef
-                self._accept(sums)
-                st.history.append(t)
-                return True
+            if np.all(np.isfinite(coef)):
+                sums = self._evaluate(coef, information=full)
+                if sums.valid and self._objective(coef, sums.deviance) <= allowed:
+                    if not full:
+                        sums = self._evaluate(coef, information=True)
+                    st.coef = coef
+                    self.update_information(sums)
+                    st.history.append(t)
+                    return True
             t *= 0.5
         st.line_search_failed = True
         return False
 
     def finalize(self) -> IRLSResult:
-        """Take the last (converged) step, warn on non-convergence and return the result.
+        """Take the last (converged) step, compute the statistics, warn, return the result.
 
         The convergence test needs the information at the current coefficients, and the step it
-        computes is then taken without another information pass (only the deviance and Pearson
-        statistic are updated). The returned information is therefore one (tiny) step stale,
-        exactly as in R's ``glm.fit`` and statsmodels' IRLS, whose standard errors use the
-        weights of the last iteration.
+        computes is then taken in the statistics pass, without another information pass. The
+        information is therefore one (tiny) step stale, exactly as in R's ``glm.fit`` and
+        statsmodels' IRLS, whose standard errors use the weights of the last iteration.
         """
         pb, st = self.problem, self.state
-        final_sums = None
+        covariance_factor, rank = self._covariance_factor()
+        spec = StatisticsSpec(
+            family=pb.family,
+            fit_intercept=pb.fit_intercept,
+            log_likelihood_dispersion=pb.log_likelihood_dispersion,
+            boundary=True,
+            meat=pb.robust,
+            information=None if covariance_factor is not None else "qr",
+        )
+        sums = None
         if st.converged and st.step is not None and np.any(st.step != 0):
             coef = st.coef + pb.learning_rate * st.step
-            sums = self._evaluate(coef, gradient=False, gram=False, extra=pb.final_job)
-            allowed = st.objective + 1e-12 * abs(st.objective) + 1e-300
-            if sums.n_invalid == 0 and self._objective(coef, sums.deviance) <= allowed:
-                st.coef, st.deviance, st.pearson = coef, sums.deviance, sums.pearson
-                st.objective = self._objective(coef, sums.deviance)
+            trial = pb.design.map_reduce(statistics_pass, coef, spec)
+            if trial.valid and self._objective(coef, trial.deviance) <= self._allowed(
+                st.objective
+            ):
+                st.coef, sums = coef, trial
                 st.n_iter += 1
-                final_sums = sums
+        if sums is None:
+            sums = pb.design.map_reduce(statistics_pass, st.coef, spec)
+        st.deviance, st.pearson = sums.deviance, sums.pearson
+        st.objective = self._objective(st.coef, sums.deviance)
+        if covariance_factor is None:
+            covariance_factor, rank = self._qr_statistics(sums.rfactor[:-1, :-1])
+        gram = st.gram
+        if gram is None or pb.information_kind != "fisher":
+            gram = self._fisher_gram(sums.rfactor)
+        self._warn(sums, covariance_factor, rank)
+        return IRLSResult(
+            coef=st.coef,
+            n_iter=st.n_iter,
+            converged=st.converged,
+            deviance=st.deviance,
+            pearson=st.pearson,
+            objective=st.objective,
+            gram=gram,
+            information=pb.penalty.add_to(gram),
+            factor=covariance_factor,
+            rank=rank,
+            aliased=covariance_factor.aliased.copy(),
+            null_deviance=self._null_deviance() if pb.null_model else np.nan,
+            null=self._null,
+            log_likelihood=sums.log_likelihood,
+            n_boundary=sums.n_boundary,
+            n_positive=sums.n_positive,
+            meat=None if sums.meat is None else pb.design.finish_gram(sums.meat, pb.fit_intercept),
+        )
+
+    def solve(self, coef0=None) -> IRLSResult:
+        """Run ``setup`` then iterate ``inner_solve`` / ``check_convergence`` / ``line_search``."""
+        self.setup(coef0)
+        st = self.state
+        while True:
+            self.inner_solve()
+            if self.check_convergence():
+                break
+            if st.n_iter >= self.problem.max_iter or not self.line_search():
+                break
+            st.n_iter += 1
+        return self.finalize()
+
+    def log_likelihood(self, coef, dispersion) -> float:
+        """The log-likelihood at ``coef`` and ``dispersion`` (one pass over the rows)."""
+        pb = self.problem
+        spec = StatisticsSpec(pb.family, pb.fit_intercept, log_likelihood_dispersion=dispersion)
+        return pb.design.map_reduce(statistics_pass, coef, spec).log_likelihood
+
+    # -- helpers --------------------------------------------------------------------------
+    def _objective(self, coef, deviance):
+        return 0.5 * deviance + self.problem.penalty.value(coef)
+
+    @staticmethod
+    def _allowed(objective):
+        return objective + 1e-12 * abs(objective) + 1e-300
+
+    def _evaluate(self, coef, information) -> PassSums:
+        """One iteration pass at ``coef``; ``information`` False, True or ``'qr'``."""
+        pb = self.problem
+        kind = pb.information_kind if information is True else information or None
+        reuse = kind == "fisher" and pb.constant_information and self._constant_gram is not None
+        spec = IterationSpec(pb.family, pb.fit_intercept, None if reuse else kind)
+        sums = pb.design.map_reduce(iteration_pass, coef, spec)
+        if reuse and sums.valid:
+            sums.gradient = self._gradient_only(coef, sums)
+            sums.gram = self._constant_gram
+        elif kind == "fisher" and pb.constant_information and sums.valid:
+            self._constant_gram = sums.gram
+        return sums
+
+    def _gradient_only(self, coef, sums):
+        """The score at ``coef`` when the information is known (constant Fisher weights)."""
+        pb = self.problem
+        spec = IterationSpec(pb.family, pb.fit_intercept, "score")
+        return pb.design.map_reduce(iteration_pass, coef, spec).gradient
+
+    def _cholesky(self, gram, keep):
+        pb = self.problem
+        if pb.constant_information and self._constant_factor is not None:
+            if np.array_equal(self._constant_factor.keep, keep):
+                return self._constant_factor
+        with single_threaded_blas():
+            factor = cholesky_factor(pb.penalty.add_to(gram), keep=keep)
+        if pb.constant_information:
+            self._constant_factor = factor
+        return factor
+
+    def _cholesky_step(self, factor: InformationFactor) -> np.ndarray:
+        """``H⁻¹ G`` over the identified columns; aliased coefficients are brought to 0 and the
+        others compensate (``H_KK Δ_K = G_K + H_KA coef_A``)."""
+        st = self.state
+        rhs = st.gradient.copy()
+        aliased = factor.aliased
+        if np.any(st.coef[aliased]):
+            h = self.problem.penalty.add_to(st.gram)
+            rhs = rhs + h[:, aliased] @ st.coef[aliased]
+        with single_threaded_blas():
+            step = factor.solve(rhs)
+        step[aliased] = -st.coef[aliased]
+        return step
+
+    def _qr_step(self, rfactor):
+        """Least-squares step from the ``R`` of ``sqrt(w)·[X, z]`` stacked with the penalty."""
+        pb, st = self.problem, self.state
+        q = pb.n_coef
+        rows, targets = rfactor[:, :q], rfactor[:, q].copy()
+        previous = st.aliased if st.aliased is not None else np.zeros(q, dtype=bool)
+        if np.any(st.coef[previous]):
+            targets += rows[:, previous] @ st.coef[previous]
+        penalty_rows, penalty_targets = pb.penalty.rows(st.coef)
+        with single_threaded_blas():
+            factor, transformed = qr_factor(
+                np.vstack([rows, penalty_rows]), np.concatenate([targets, penalty_targets])
+            )
+            step = solve_in_factor(factor, transformed)
+        step[factor.aliased] = -st.coef[factor.aliased]
+        return factor, step
+
+    def _covariance_factor(self):
+        """``(factor, rank)`` for the covariance from the last step's Cholesky factor, or
+        ``(None, None)`` when a QR factor is needed (computed in the statistics pass)."""
+        pb, st = self.problem, self.state
+        factor = st.factor
+        if factor is None or factor.method != "cholesky" or not factor.usable_for_covariance():
+            return None, None
+        if np.any(factor.aliased) or pb.information_kind != "fisher":
+            return None, None
+        if not np.any(pb.penalty.precision):
+            return factor, factor.rank
+        with single_threaded_blas():
+            data = cholesky_factor(st.gram)
+        if data is None or not data.usable_for_covariance():
+            return None, None
+        return factor, data.rank
+
+    def _qr_statistics(self, r_data):
+        """``(factor, rank)`` from the ``R`` of ``sqrt(w) ⊙ [1, X]``: the penalised factor and
+        the rank of the unpenalised information."""
+        pb = self.problem
+        penalty_rows, _ = pb.penalty.rows(self.state.coef)
+        with single_threaded_blas():
+            factor, _ = qr_factor(np.vstack([r_data, penalty_rows]))
+            rank = factor.rank if not len(penalty_rows) else qr_factor(r_data)[0].rank
+        return factor, rank
+
+    def _fisher_gram(self, rfactor):
+        """The Fisher information at the solution when the iterations used another matrix."""
+        pb, st = self.problem, self.state
+        if rfactor is not None:
+            r = rfactor[:-1, :-1]
+            return r.T @ r
+        spec = StatisticsSpec(pb.family, pb.fit_intercept, information="fisher")
+        sums = pb.design.map_reduce(statistics_pass, st.coef, spec)
+        return pb.design.finish_gram(sums.gram, pb.fit_intercept)
+
+    def _working_start(self):
+        """R's start: one weighted least-squares fit at ``eta0 = link(starting_mean(y))``."""
+        pb = self.problem
+        args = (pb.family, pb.fit_intercept)
+        sums = pb.design.map_reduce(working_start_pass, *args, False)
+        gram = pb.design.finish_gram(sums.gram, pb.fit_intercept)
+        if not np.all(np.isfinite(sums.gradient)):
+            return None
+        with single_threaded_blas():
+            factor = cholesky_factor(pb.penalty.add_to(gram))
+            if factor is not None and factor.usable_for_step():
+                rhs = sums.gradient + pb.penalty.gradient(np.zeros(pb.n_coef))
+                return factor.solve(rhs)
+        rfactor = pb.design.map_reduce(working_start_pass, *args, True).rfactor
+        q = pb.n_coef
+        penalty_rows, penalty_targets = pb.penalty.rows(np.zeros(q))
+        with single_threaded_blas():
+            factor, transformed = qr_factor(
+                np.vstack([rfactor[:, :q], penalty_rows]),
+                np.concatenate([rfactor[:, q], penalty_targets]),
+            )
+            return solve_in_factor(factor, transformed)
+
+    def _rank_candidates(self, candidates):
+        """Sort the candidates by their objective (invalid ones last)."""
+        scored = []
+        for i, candidate in enumerate(candidates):
+            coef = candidate() if callable(candidate) else candidate
+            objective = np.inf
+            if coef is not None and np.all(np.isfinite(coef)):
+                sums = self._evaluate(coef, information=False)
+                if sums.valid:
+                    objective = self._objective(coef, sums.deviance)
+            scored.append((objective, i, coef))
+        scored.sort(key=lambda item: (item[0], item[1]))
+        return [coef for objective, _, coef in scored if np.isfinite(objective)]
+
+    def _null_deviance(self) -> float:
+        """R's null deviance (:func:`null_model_deviance`), reusing the intercept-only fit of
+        :meth:`setup` and, when the fit started there, the deviance of its first pass."""
+        pb, null = self.problem, self._null
+        if not pb.fit_intercept or null is None or null.intercept is None:
+            return null_model_deviance(pb.design, pb.family, pb.fit_intercept)
+        if null.deviance is not None:
+            return null.deviance
+        start_coef, start_deviance = self._start_deviance
+        if start_coef[0] == null.intercept and not np.any(start_coef[1:]):
+            return float(start_deviance)
+        return float(pb.design.map_reduce(deviance_pass, null.intercept, pb.family).deviance)
+
+    def _warn(self, sums, factor, rank):
+        pb, st = self.problem, self.state
         if not st.converged:
             reason = (
                 "the step-halving line search could not decrease the objective"
@@ -660,144 +635,32 @@ class IRLSSolver:
                 f"tol {pb.tol:g}). Increase max_iter, or check the data for separation or "
                 "collinearity.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        gram = st.gram
-        if pb.solver == "qr":
-            r = st.gram[:-1, :-1]
-            gram = r.T @ r
-        return IRLSResult(
-            coef=st.coef,
-            n_iter=st.n_iter,
-            converged=st.converged,
-            deviance=st.deviance,
-            pearson=st.pearson,
-            objective=st.objective,
-            gram=gram,
-            information=gram + np.diag(pb.penalty),
-            singular=st.singular,
-            final_sums=final_sums if pb.final_job else None,
-            start_coef=self._start[0],
-            start_deviance=self._start[1],
-        )
-
-    def solve(self, coef0=None, intercept0=None) -> IRLSResult:
-        """Run ``setup`` then iterate ``inner_solve`` / ``check_convergence`` / ``line_search``.
-
-        BLAS runs on one thread throughout (see :class:`single_threaded_blas`); the passes over
-        the rows use the cores through the design's own threads.
-        """
-        with single_threaded_blas():
-            self.setup(coef0, intercept0)
-            st = self.state
-            while True:
-                self.inner_solve()
-                if self.check_convergence():
-                    break
-                if st.n_iter >= self.problem.max_iter or not self.line_search():
-                    break
-                st.n_iter += 1
-            return self.finalize()
-
-    # -- helpers --------------------------------------------------------------------------
-    def _objective(self, coef, deviance):
-        return 0.5 * deviance + 0.5 * float(self.problem.penalty @ (coef * coef))
-
-    def _evaluate(self, coef, gradient, gram, extra=None) -> PassSums:
-        pb = self.problem
-        want_gram = (
-            gram
-            and pb.solver != "qr"
-            and not (pb.constant_information and self._constant_gram is not None)
-        )
-        fields = {
-            "family": pb.family,
-            "fit_intercept": pb.fit_intercept,
-            "gradient": gradient,
-            "gram": pb.gram_kind if want_gram else None,
-            "qr": gram and pb.solver == "qr",
-        }
-        job = PassJob(**{**fields, **(extra or {})})
-        sums = pb.design.map_reduce(evaluate_pass, coef, job)
-        if gram and pb.constant_information and sums.n_invalid == 0:
-            if self._constant_gram is None:
-                self._constant_gram = sums.gram
-            sums.gram = self._constant_gram
-        return sums
-
-    def _working_start(self):
-        """R's start: one weighted least-squares fit at ``eta0 = link(starting_mean(y))``."""
-        pb = self.problem
-        job = PassJob(family=pb.family, fit_intercept=pb.fit_intercept)
-        sums = pb.design.map_reduce(_working_start_pass, job)
-        gram = pb.design.finish_gram(sums.gram, pb.fit_intercept)
-        coef, _ = solve_information(gram, pb.penalty, sums.gradient)
-        return coef if np.all(np.isfinite(coef)) else None
-
-    def _accept(self, sums):
-        self.update_information(sums)
-
-    def _qr_step(self):
-        """Least-squares step from the R factor of ``sqrt(w)·[1, X, z]`` and the penalty rows."""
-        pb, st = self.problem, self.state
-        r = st.gram
-        q = r.shape[1] - 1
-        root = np.sqrt(pb.penalty)
-        a = np.vstack([r[:, :q], np.diag(root)])
-        b = np.concatenate([r[:, q], -root * st.coef])
-        step, _, rank, _ = scipy.linalg.lstsq(a, b, check_finite=False, lapack_driver="gelsd")
-        st.singular |= rank < q
-        return step
-
-
-def solve_information(gram, penalty, rhs):
-    """Solve ``(gram + diag(penalty)) x = rhs``; returns ``(x, fell_back)``.
-
-    Cholesky of the diagonally equilibrated matrix, so that badly scaled columns are not taken
-    for collinear ones; if a pivot is below ``sqrt(eps)`` of the largest, the minimum-norm
-    least-squares solution instead.
-    """
-    h = gram + np.diag(penalty)
-    d = np.sqrt(np.abs(np.diag(h)))
-    d = np.where(d > 0, d, 1.0)
-    scaled = h / d[:, None] / d[None, :]
-    try:
-        factor = scipy.linalg.cho_factor(scaled, lower=False, check_finite=False)
-        pivots = np.abs(np.diag(factor[0]))
-        if pivots.min() > np.sqrt(np.finfo(np.float64).eps) * pivots.max():
-            return scipy.linalg.cho_solve(factor, rhs / d, check_finite=False) / d, False
-    except (np.linalg.LinAlgError, scipy.linalg.LinAlgError, ValueError):
-        pass
-    x = scipy.linalg.lstsq(h, rhs, check_finite=False, lapack_driver="gelsd")[0]
-    return x, True
-
-
-def information_rank(information) -> int:
-    """Numerical rank of a symmetric information matrix (after diagonal equilibration)."""
-    d = np.sqrt(np.abs(np.diag(information)))
-    d = np.where(d > 0, d, 1.0)
-    eig = np.linalg.eigvalsh(information / d[:, None] / d[None, :])
-    if eig.size == 0:
-        return 0
-    return int(np.sum(eig > eig.max() * information.shape[0] * np.finfo(np.float64).eps * 10))
-
-
-def warn_singular(problem_size: int, rank: int, stacklevel: int = 3):
-    """Warn that the information is singular (``rank < problem_size``) or ill-conditioned."""
-    if rank < problem_size:
-        what = (
-            f"singular (rank {rank} of {problem_size}): the design has collinear columns (or "
-            "too few rows)"
-        )
-    else:
-        what = "ill-conditioned: some steps needed the least-squares fallback"
-    warnings.warn(
-        f"The Fisher information is {what}. The coefficients are a minimum-norm solution and "
-        "the standard errors of the aliased ones are not identified; use alpha > 0 or drop "
-        "columns.",
-        SingularInformationWarning,
-        stacklevel=stacklevel,
-    )
-
-
-__all__ += ["PassJob", "solve_information", "information_rank", "warn_singular"]
+        q = pb.n_coef
+        if np.any(factor.aliased):
+            warnings.warn(
+                f"The Fisher information is singular (rank {factor.rank} of {q}): "
+                f"{int(np.count_nonzero(factor.aliased))} coefficient(s) are aliased with earlier "
+                "columns (collinear columns, or too few rows). They are set to 0 and their "
+                "standard errors are NaN, as R reports NA; drop those columns or use alpha > 0.",
+                SingularInformationWarning,
+                stacklevel=4,
+            )
+        if sums.n_boundary:
+            binary = pb.family.link.inverse_range == (0.0, 1.0)
+            if binary:
+                message = (
+                    f"Fitted probabilities numerically 0 or 1 occurred for {sums.n_boundary} of "
+                    f"{sums.n_positive} rows: the data are (quasi-)separated, the coefficients "
+                    "diverge and their standard errors are meaningless. Use alpha > 0."
+                )
+            else:
+                message = (
+                    f"Fitted means numerically at the boundary of the link's range occurred for "
+                    f"{sums.n_boundary} of {sums.n_positive} rows (e.g. means of 0 for all-zero "
+                    "counts): the likelihood is maximised at infinite coefficients, which the "
+                    "fit only approaches; their standard errors are meaningless. Use alpha > 0."
+                )
+            category = PerfectSeparationWarning if binary else BoundaryFitWarning
+            warnings.warn(message, category, stacklevel=4)

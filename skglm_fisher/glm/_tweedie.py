@@ -90,6 +90,28 @@ class Tweedie(ExponentialFamily):
             return _compound_poisson_gamma_logpdf(y, mu, phi, p)
         raise NotImplementedError(f"Tweedie log_prob has no closed form for power={p}.")
 
+    def _weighted_log_likelihood(self, y, mu, s, phi):
+        """The density at dispersion ``self.dispersion · phi / s`` (NaN for other powers)."""
+        p = self.power
+        scale = self.dispersion * phi / s
+        if p == 0:
+            return -0.5 * (np.square(y - mu) / scale + np.log(2 * np.pi * scale))
+        if p == 1:
+            return (special.xlogy(y, mu) - mu - special.gammaln(y + 1)) / scale
+        if p == 2:
+            return stats.gamma.logpdf(y, 1 / scale, scale=mu * scale)
+        if p == 3:
+            return stats.invgauss.logpdf(y, mu * scale, scale=1 / scale)
+        if 1 < p < 2:
+            out = np.empty_like(y)
+            # The series takes one dispersion at a time: group rows by weight.
+            values, inverse = np.unique(scale, return_inverse=True)
+            for i, value in enumerate(values):
+                rows = inverse == i
+                out[rows] = _compound_poisson_gamma_logpdf(y[rows], mu[rows], value, p)
+            return out
+        return np.full_like(y, np.nan)
+
     def _sample(self, mu, rng, size):
         p, phi = self.power, self.dispersion
         if p == 0:
