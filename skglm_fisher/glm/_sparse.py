@@ -17,7 +17,12 @@ coordinate, ``j = 0, …, p-1`` per sweep, keeping ``Hd = (Xᵀ diag(h) X + 2·l
 
 A sweep whose ``Σ delta²`` is below ``tolerance·(1 + ||b0||₂)²`` ends the step as converged;
 otherwise the step ends after ``maximum_full_sweeps`` sweeps. :func:`fit_sparse` repeats steps
-from the new point until one converges or ``maximum_iterations`` steps have run.
+from the new point until one converges or ``maximum_iterations`` steps have run, and reports
+that step's flag. With one sweep per step (the default) a converged step is one that barely
+moved the coefficients. With several, a step converges when its sweeps have solved its own
+quadratic model, however far that moved the coefficients: from zero with enough sweeps, TFP
+stops after one step. This is reproduced, and flagged with a ``ConvergenceWarning`` whenever the
+converged last step moved the coefficients by ``sqrt(tolerance)·(1 + ||b||₂)`` or more.
 
 TFP's defect, reproduced
 ------------------------
@@ -27,8 +32,10 @@ diagonal of the information is ``Σ_i h_i·x_ij²``. The steps are therefore mis
 point is still the minimum of the quadratic model, so the outer loop converges to the right
 coefficients along TFP's path. It is reproduced so that coefficients, convergence flags and
 iteration counts equal TFP's (checked on TensorFlow Probability 0.25 fixtures, to about 1e-15).
-The L1 solver of the estimators uses the true diagonal instead
-(:mod:`skglm_fisher.glm._coordinate_descent`).
+When the Fisher weights vary strongly between rows (an extreme start, outlying rows), a ``D_j``
+far above the true diagonal makes tiny steps that pass the convergence test early, and one far
+below it overshoots and can diverge; TFP does the same. The L1 solver of the estimators uses
+the true diagonal (:mod:`skglm_fisher.glm._coordinate_descent`).
 
 Departures from TFP
 -------------------
@@ -41,7 +48,9 @@ Departures from TFP
   coordinate, with a ``RuntimeWarning``. A coordinate whose true diagonal is zero too has no
   curvature (its column carries no Fisher weight): it is set to 0 when ``l1 > 0`` and left
   unchanged otherwise.
-- A mean that is not finite masks its row like an invalid variance (TFP turns it into NaN).
+- A mean that is not finite masks its row like an invalid variance (TFP turns it into NaN);
+  rows whose mean, variance or its derivative is not finite are reported by a
+  ``RuntimeWarning``.
 - Batches (``model_matrix`` of shape ``[..., n, p]``) are dense arrays; as in TFP the problems
   advance in lockstep and stop when all have converged. ``model_matrix`` may also be any
   ``scipy.sparse`` matrix of shape ``(n, p)``; the result is the dense one's.
@@ -56,6 +65,7 @@ from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
 
 from skglm_fisher.glm._coordinate_descent import soft_threshold
 from skglm_fisher.glm._families import ExponentialFamily
@@ -126,8 +136,9 @@ def _check_inputs(
             raise ValueError(f"model_matrix must have shape [..., n, p]; got shape {X.shape}.")
         dtype = X.dtype
         batch, (n, p) = X.shape[:-2], X.shape[-2:]
-        X = X.astype(np.float64, copy=False).reshape((-1, n, p))
-        column_squares = np.einsum("bnp,bnp->bp", X, X)
+        if p > 0:
+            X = X.astype(np.float64, copy=False).reshape((-1, n, p))
+            column_squares = np.einsum("bnp,bnp->bp", X, X)
     if p == 0:
         raise ValueError("model_matrix has no columns.")
     if p > n:
@@ -192,17 +203,21 @@ class _Expansion:
 
     def __init__(self, problem: _SparseProblem, b0):
         self.problem = problem
-        mean, variance, grad_mean = problem.model(_linear_predictor(problem.X, b0))
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            valid = (
-                np.isfinite(mean)
-                & np.isfinite(grad_mean)
-                & (grad_mean != 0)
-                & np.isfinite(variance)
-                & (variance > 0)
-            )
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+            mean, variance, grad_mean = problem.model(_linear_predictor(problem.X, b0))
+            finite = np.isfinite(mean) & np.isfinite(grad_mean) & np.isfinite(variance)
+            valid = finite & (grad_mean != 0) & (variance > 0)
             v = np.where(valid, (problem.y - mean) * grad_mean / variance, 0.0)
             self.middle = np.where(valid, np.square(grad_mean) / variance, 0.0)  # h, [B, n]
+        if not finite.all():
+            warnings.warn(
+                f"The mean, variance or its derivative is not finite for "
+                f"{np.count_nonzero(~finite)} rows at the current coefficients (their linear "
+                f"predictor overflowed: the iteration diverged or the start is extreme); those "
+                f"rows are left out of the step, where TFP returns NaN.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
         self.gradient = -_transpose_product(problem.X, v)  # [B, p]
         self._columns = {}
 
@@ -212,9 +227,9 @@ class _Expansion:
         if column is None:
             X = self.problem.X
             if sp.issparse(X):
-                weighted = np.zeros(X.shape[0])
+                weighted = np.zeros((1, X.shape[0]))
                 rows = X.indices[X.indptr[j] : X.indptr[j + 1]]
-                weighted[rows] = self.middle[0, rows] * X.data[X.indptr[j] : X.indptr[j + 1]]
+                weighted[0, rows] = self.middle[0, rows] * X.data[X.indptr[j] : X.indptr[j + 1]]
             else:
                 weighted = self.middle * X[:, :, j]
             column = _transpose_product(X, weighted)
@@ -440,8 +455,33 @@ def fit_sparse(
     )  # fmt: skip
     steps = _count(maximum_iterations, "maximum_iterations", DEFAULT_MAXIMUM_ITERATIONS)
     sweeps = _count(maximum_full_sweeps_per_iteration, "maximum_full_sweeps_per_iteration", 1)
-    converged, iteration = False, 0
+    converged, iteration, previous = False, 0, coef
     while not converged and iteration < steps:
+        previous = coef
         coef, converged, _ = _one_step(problem, coef, sweeps)
         iteration += 1
+    if converged and sweeps > 1:
+        _warn_if_last_step_moved(previous, coef, problem.tolerance)
     return coef.reshape(batch + coef.shape[-1:]).astype(dtype, copy=False), converged, iteration
+
+
+def _warn_if_last_step_moved(previous, coef, tolerance):
+    """Flag TFP's convergence when the converged last step still moved the coefficients.
+
+    TFP's flag means that the *sweeps* of the last step converged. With one sweep per step
+    that sweep is the whole step, so the coefficients stopped moving; with several, the step
+    may have converged to the minimum of its quadratic model far from the start of the step
+    (from zero, with enough sweeps, TFP stops after one step).
+    """
+    change = np.linalg.norm(coef - previous, axis=-1) / (1.0 + np.linalg.norm(previous, axis=-1))
+    if np.any(change >= np.sqrt(tolerance)):
+        warnings.warn(
+            f"fit_sparse reports convergence as TFP does (the sweeps of the last step "
+            f"converged), but that step moved the coefficients by ||Δb|| / (1 + ||b||) = "
+            f"{change.max():.3g} >= sqrt(tolerance) = {np.sqrt(tolerance):.3g}: they minimise "
+            f"the last quadratic model and may not be the optimum. Continue from them, or use "
+            f"maximum_full_sweeps_per_iteration=1, with which convergence means the "
+            f"coefficients stopped moving.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
