@@ -38,11 +38,15 @@ curvature; positive semi-definiteness makes its column of ``H`` zero. It is set 
 ``l1_j > 0`` (the minimiser whenever ``Q`` is bounded below in it) and left unchanged otherwise;
 it never produces NaN. :func:`kkt_violation` reports an unbounded direction, if any.
 
-Speed (pure Python over plain floats, the update through ``scipy.linalg.blas.daxpy``; the best
-of three runs on one core of a shared 2-core machine): about 1.2 million coordinate updates per
-second for an active set of 10 to 500 coordinates, each update moving its coefficient. A numpy
-``r += δ·H[j]`` instead of ``daxpy`` gave 0.7-1.8 million, reading ``r[j]`` instead of
-``r.item(j)`` roughly halved the rate.
+Speed: the sweep is pure Python over plain floats, the update one
+``scipy.linalg.blas.daxpy``; in the same loop, a numpy ``r += δ·H[j]`` measured 1.3-2.7 times
+slower and reading ``r[j]`` instead of ``r.item(j)`` up to 2 times slower (p = 10 to 500).
+Measured (best of 7, one core of a shared 2-core machine) on least-squares problems
+``H = XᵀX/n``, ``n = 2p``, correlated columns, ``tol=1e-14``: about 2 million moving coordinate
+updates per second. p = 50 with 43 non-zero coefficients: 7,400 updates in 3.5 ms
+(scikit-learn's compiled ``Lasso`` with the Gram precomputed and a duality-gap tolerance of
+1e-10: 0.6 ms). p = 500 with 145 non-zero: 13 ms (``Lasso``: 17 ms; the active set skips the
+zero coordinates). p = 500 with 489 non-zero: 120,000 updates in 70 ms (``Lasso``: 36 ms).
 """
 
 from __future__ import annotations
