@@ -224,9 +224,9 @@ def test_zero_fisher_weight_row_uses_true_diagonal_instead_of_nan():
     # returns NaN. Here coefficient 0 steps with the true diagonal; the others as in TFP.
     rng = np.random.default_rng(3)
     X = np.column_stack([np.ones(60), rng.normal(size=(60, 2))])
-    X[0, 2] = -400.0
+    X[0, 2] = -8000.0
     y = rng.poisson(np.exp(0.3 + 0.5 * X[:, 1])).astype(float)
-    start = np.array([0.0, 0.0, 2.0])
+    start = np.array([0.0, 0.0, 0.1])
     model = glm.Poisson()
     h = np.exp(X @ start)
     sizes = np.sum(X**2, axis=0) * h[:3]
@@ -247,9 +247,55 @@ def test_overflowing_rows_are_left_out_with_a_warning():
     X = np.column_stack([np.ones(40), rng.normal(size=(40, 2))])
     X[5, 1] = 100.0
     y = rng.poisson(2.0, size=40).astype(float)
-    with pytest.warns(RuntimeWarning, match="not finite for 1 rows"):
+    with pytest.warns(RuntimeWarning) as record:
         coef, _, _ = glm.fit_sparse_one_step(X, y, glm.Poisson(), np.array([0, 8.0, 0]), 1e-8, 1.0)
+    assert any("not finite for 1 rows" in str(w.message) for w in record)
     assert np.all(np.isfinite(coef))
+
+
+def _tfp_step_sizes(X, model, coef):
+    _, variance, grad_mean = model(X @ coef)
+    return np.sum(X**2, axis=0) * (grad_mean**2 / variance)[: X.shape[1]]
+
+
+def _true_step_sizes(X, model, coef):
+    _, variance, grad_mean = model(X @ coef)
+    return (grad_mean**2 / variance) @ X**2
+
+
+def _poisson_problem():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([np.ones(200), rng.normal(size=(200, 3))])
+    y = rng.poisson(np.exp(X @ [0.5, 0.4, 0.0, -0.3])).astype(float)
+    return X, y
+
+
+def test_overshooting_step_is_redone_with_the_true_diagonal():
+    # TFP sizes its steps by the Fisher weights of rows 0-3 alone; on this ordinary Poisson
+    # problem its third step overshoots and the iteration diverges.
+    X, y = _poisson_problem()
+    model = glm.Poisson()
+    path = [np.zeros(4)]
+    with np.errstate(all="ignore"):
+        for _ in range(4):
+            sizes = _tfp_step_sizes(X, model, path[-1])
+            path.append(_transcribed_step(X, y, model, path[-1], 1e-8, 5.0, sizes)[0])
+    assert np.max(np.abs(path[-1])) > 100  # TFP's path: NaN one step later
+
+    start = path[2]  # TFP's third step overshoots from here
+    sizes = _tfp_step_sizes(X, model, start)
+    expected_tfp = _transcribed_step(X, y, model, start, 1e-8, 5.0, sizes)
+    sizes = _true_step_sizes(X, model, start)
+    expected_true = _transcribed_step(X, y, model, start, 1e-8, 5.0, sizes)
+    with pytest.warns(RuntimeWarning, match="overshoot"):
+        step = glm.fit_sparse_one_step(X, y, model, start, 1e-8, 5.0)
+    np.testing.assert_allclose(step[0], expected_true[0], rtol=1e-12)
+    assert np.max(np.abs(expected_tfp[0] - expected_true[0])) > 0.1
+
+    with pytest.warns(RuntimeWarning, match="overshoot"):
+        coef, converged, _ = glm.fit_sparse(X, y, model, np.zeros(4), 1e-16, 5.0)
+    assert converged
+    np.testing.assert_allclose(coef, _reference_optimum(X, y, model, 5.0), atol=1e-6)
 
 
 @pytest.mark.parametrize(("l1", "expected"), [(0.5, 0.0), (0.0, 0.7)])
