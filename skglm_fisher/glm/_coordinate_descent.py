@@ -161,6 +161,8 @@ def _check_problem(H, g, l1, l2, b0, coef_start, tol, max_sweeps):
     p = H.shape[0]
     if not np.all(np.isfinite(H)):
         raise ValueError("H contains NaN or infinity.")
+    if np.any(np.abs(H - H.T) > 1e-10 * np.abs(H).max(initial=0.0)):
+        raise ValueError("H must be symmetric; it differs from its transpose beyond rounding.")
     if np.any(np.diag(H) < 0):
         raise ValueError("H must be positive semi-definite; its diagonal has negative entries.")
     vectors = []
