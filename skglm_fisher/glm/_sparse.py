@@ -75,10 +75,16 @@ from sklearn.exceptions import ConvergenceWarning
 from skglm_fisher.glm._coordinate_descent import soft_threshold
 from skglm_fisher.glm._families import ExponentialFamily
 from skglm_fisher.glm._fisher import _as_float_array
+from skglm_fisher.glm._gram import weighted_gram
 
 __all__ = ["fit_sparse", "fit_sparse_one_step"]
 
 DEFAULT_MAXIMUM_ITERATIONS = 100
+#: Up to this many columns the information of a dense step is built whole by BLAS (at most
+#: 32 MB a problem): on a dense 100,000 × 50 Poisson problem the fit took 0.6 s against 3.6 s
+#: with columns built one by one. Sparse designs keep the columns: on a 100,000 × 1,000 CSR
+#: design (0.5% dense, 84 non-zero coefficients) those took 0.8 s against 1.3 s whole.
+_FULL_GRAM_MAX_COLUMNS = 2048
 
 
 class _SparseProblem(NamedTuple):
@@ -187,23 +193,26 @@ def _check_inputs(
 # Fisher quantities at the start of a step
 # --------------------------------------------------------------------------------------------
 def _linear_predictor(X, coef):
+    """``X b`` per problem, for ``coef`` of shape [B, p]."""
     if sp.issparse(X):
         return (X @ coef[0])[None, :]
-    return np.einsum("bnp,bp->bn", X, coef)
+    return np.matmul(X, coef[:, :, None])[:, :, 0]  # batched BLAS matrix-vector products
 
 
 def _transpose_product(X, rows):
     """``Xᵀ v`` per problem, for ``rows`` of shape [B, n]."""
     if sp.issparse(X):
         return (X.T @ rows[0])[None, :]
-    return np.einsum("bnp,bn->bp", X, rows)
+    return np.matmul(rows[:, None, :], X)[:, 0, :]
 
 
 class _Expansion:
     """Gradient and Fisher information of the NLL at the start ``b0`` of one outer step.
 
-    The columns of ``Xᵀ diag(h) X + 2·l2·I`` are computed on first use and kept for the step
-    (O(nnz(X)) each), so no p×p matrix is formed for coordinates that never move.
+    The information ``Xᵀ diag(h) X + 2·l2·I`` is built on the first request for one of its
+    columns: whole, by BLAS, for a dense design of at most ``_FULL_GRAM_MAX_COLUMNS`` columns;
+    otherwise column by column (O(nnz(X)) each, kept for the step), so that a sparse design
+    pays only for the columns that move.
     """
 
     def __init__(self, problem: _SparseProblem, b0):
@@ -224,13 +233,22 @@ class _Expansion:
                 stacklevel=4,
             )
         self.gradient = -_transpose_product(problem.X, v)  # [B, p]
+        self._gram = None
         self._columns = {}
 
     def column(self, j):
         """Column ``j`` of ``Xᵀ diag(h) X + 2·l2·I``, shape [B, p]."""
+        X, l2 = self.problem.X, self.problem.l2
+        p = X.shape[-1]
+        if self._gram is None and not sp.issparse(X) and p <= _FULL_GRAM_MAX_COLUMNS:
+            self._gram = np.stack(
+                [weighted_gram(x, h) for x, h in zip(X, self.middle, strict=True)]
+            )
+            self._gram[:, np.arange(p), np.arange(p)] += 2.0 * l2
+        if self._gram is not None:
+            return self._gram[:, j, :]  # row j: the information is symmetric
         column = self._columns.get(j)
         if column is None:
-            X = self.problem.X
             if sp.issparse(X):
                 weighted = np.zeros((1, X.shape[0]))
                 rows = X.indices[X.indptr[j] : X.indptr[j + 1]]
@@ -238,7 +256,7 @@ class _Expansion:
             else:
                 weighted = self.middle * X[:, :, j]
             column = _transpose_product(X, weighted)
-            column[:, j] += 2.0 * self.problem.l2
+            column[:, j] += 2.0 * l2
             self._columns[j] = column
         return column
 
