@@ -222,6 +222,17 @@ def test_zero_curvature_coordinate_is_left_or_zeroed_never_nan(l1, expected):
     np.testing.assert_allclose(coef[keep], sub, atol=1e-10)
 
 
+def test_unbounded_direction_is_not_reported_converged():
+    H, g, b0, _, _ = _random_problem(9, p=5)
+    H[2, :] = H[:, 2] = 0.0
+    g[2] = 0.5  # Q decreases without bound along b_2 unless l1_2 >= 0.5
+    coef, _, converged = solve_penalized_quadratic(H, g, 0.2, 0.0, b0)
+    assert not converged and np.all(np.isfinite(coef))
+    gradient = quadratic_model_gradient(H, g, b0, coef, 0.0)
+    assert kkt_violation(coef, gradient, 0.2) == pytest.approx(0.3)
+    assert solve_penalized_quadratic(H, g, 0.6, 0.0, b0).converged
+
+
 def test_sweep_budget_is_respected_and_reported():
     H, g, b0, l1, l2 = _random_problem(10, p=40, n=41)  # nearly singular: slow convergence
     coef, n_sweeps, converged = solve_penalized_quadratic(

@@ -36,7 +36,8 @@ objective's own units; the caller scales it with the objective.
 Degenerate coordinates: a coordinate with ``a_j = 0`` (``H_jj = 0`` and no ridge term) has no
 curvature; positive semi-definiteness makes its column of ``H`` zero. It is set to 0 when
 ``l1_j > 0`` (the minimiser whenever ``Q`` is bounded below in it) and left unchanged otherwise;
-it never produces NaN. :func:`kkt_violation` reports an unbounded direction, if any.
+it never produces NaN. Where ``|g_j| > l1_j`` on such a coordinate ``Q`` has no minimum: the
+result is not flagged converged, and :func:`kkt_violation` reports the violation.
 
 Speed: the sweep is pure Python over plain floats, the update one
 ``scipy.linalg.blas.daxpy``; in the same loop, a numpy ``r += δ·H[j]`` measured 1.3-2.7 times
@@ -256,7 +257,9 @@ def solve_penalized_quadratic(
     -------
     CoordinateDescentResult
         ``(coef, n_sweeps, converged)``: the minimiser, the sweeps run, and whether the last
-        sweep met ``tol`` and no coordinate outside the active set violated the KKT condition.
+        sweep met ``tol`` and no coordinate outside the active set violated the KKT condition
+        (False as well when ``Q`` is unbounded below: a coordinate without curvature whose
+        ``|g_j| > l1_j``).
 
     Examples
     --------
@@ -300,4 +303,6 @@ def solve_penalized_quadratic(
         )
         coef[index] = values
         n_sweeps += done
-    return CoordinateDescentResult(coef, n_sweeps, converged)
+    # Q is unbounded below along a coordinate without curvature whose slope beats its L1 term.
+    unbounded = (curvature == 0.0) & (np.abs(g) > l1)
+    return CoordinateDescentResult(coef, n_sweeps, converged and not unbounded.any())
