@@ -2,7 +2,8 @@
 
 A TFP user can replace ``tfp.glm`` with ``skglm_fisher.glm``: the families have TFP's names and
 constructor arguments, and :func:`fit_one_step` and :func:`fit` take TFP's arguments and return its
-numbers. Beyond TFP, each distribution accepts the links R, statsmodels and scikit-learn users
+numbers, and :func:`fit_sparse` and :func:`fit_sparse_one_step` are ``tfp.glm``'s L1/L2-penalised
+fitters. Beyond TFP, each distribution accepts the links R, statsmodels and scikit-learn users
 expect, and there are Gamma, InverseGaussian and Tweedie families.
 """
 
@@ -44,6 +45,7 @@ from skglm_fisher.glm._links import (
     SqrtLink,
     get_link,
 )
+from skglm_fisher.glm._sparse import fit_sparse, fit_sparse_one_step
 from skglm_fisher.glm._tweedie import Tweedie
 
 __all__ = [
@@ -79,5 +81,7 @@ __all__ = [
     "convergence_criteria_small_relative_norm_weights_change",
     "fit",
     "fit_one_step",
+    "fit_sparse",
+    "fit_sparse_one_step",
     "get_link",
 ]
