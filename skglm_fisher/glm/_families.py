@@ -276,10 +276,10 @@ class ExponentialFamily:
         return self._response_bounds
 
     def starting_mean(self, y, sample_weight=None):
-        """A valid starting mean for iterative fitting: halfway between ``y`` and its mean."""
-        y = np.asarray(y, dtype=float)
-        ybar = np.average(y, weights=sample_weight)
-        return 0.5 * (y + ybar)
+        """Starting means for iterative fitting, R's ``mustart`` (``y`` itself for the normal,
+        Gamma and inverse Gaussian families; families with a boundary at 0 move zeros off it).
+        """
+        return np.array(y, dtype=float)
 
     def __repr__(self):
         params = {k: v for k, v in vars(self).items() if k not in ("link", "mean_scale")}
@@ -335,7 +335,10 @@ class _BernoulliDistribution(ExponentialFamily):
         return (rng.random(size) < mu).astype(float)
 
     def starting_mean(self, y, sample_weight=None):
-        return 0.5 * (np.asarray(y, dtype=float) + 0.5)
+        # R's binomial: (w·y + 0.5) / (w + 1) with the prior weights w (the trials).
+        y = np.asarray(y, dtype=float)
+        w = 1.0 if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        return (w * y + 0.5) / (w + 1.0)
 
 
 class Bernoulli(_BernoulliDistribution):
@@ -419,7 +422,9 @@ class Binomial(ExponentialFamily):
             raise ValueError("The response y of the Binomial family must not exceed total_count.")
 
     def starting_mean(self, y, sample_weight=None):
-        return 0.5 * (np.asarray(y, dtype=float) + 0.5 * self.total_count)
+        # R's binomial start on the probability scale, (y + 0.5) / (n + 1).
+        n = self.total_count
+        return n * (np.asarray(y, dtype=float) + 0.5) / (n + 1.0)
 
 
 class Poisson(ExponentialFamily):
@@ -462,6 +467,9 @@ class Poisson(ExponentialFamily):
 
     def _sample(self, mu, rng, size):
         return rng.poisson(mu, size).astype(float)
+
+    def starting_mean(self, y, sample_weight=None):
+        return np.asarray(y, dtype=float) + 0.1  # R's poisson()
 
 
 class PoissonSoftplus(Poisson):
@@ -678,6 +686,10 @@ class NegativeBinomial(ExponentialFamily):
     def _sample(self, mu, rng, size):
         r = self.total_count
         return rng.negative_binomial(r, r / (r + mu), size).astype(float)
+
+    def starting_mean(self, y, sample_weight=None):
+        y = np.asarray(y, dtype=float)
+        return y + (y == 0) / 6.0  # MASS's negative.binomial()
 
 
 class NegativeBinomialSoftplus(NegativeBinomial):

@@ -26,11 +26,14 @@ design has condition 5e9 (the normal equations lose every digit there).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
 from scipy.linalg import lapack
+
+from skglm_fisher.glm._blas import single_threaded_blas
 
 __all__ = [
     "ALIAS_TOL",
@@ -52,6 +55,17 @@ STEP_MAX_CONDITION = 1e6
 #: Largest condition number of the equilibrated ``R`` for which a Cholesky factor gives the
 #: covariance (``cond² · eps`` is then below about 2e-8).
 COVARIANCE_MAX_CONDITION = 1e4
+
+
+def _one_blas_thread(fn):
+    """Run ``fn`` with BLAS on one thread: these are small p×p problems (see ``_blas``)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with single_threaded_blas():
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 @dataclass
@@ -85,6 +99,7 @@ class InformationFactor:
     def aliased(self) -> np.ndarray:
         return ~self.keep
 
+    @_one_blas_thread
     def solve(self, rhs) -> np.ndarray:
         """``H⁻¹ rhs`` on the identified columns, 0 on the aliased ones."""
         out = np.zeros(self.keep.shape[0])
@@ -94,6 +109,7 @@ class InformationFactor:
         )
         return out
 
+    @_one_blas_thread
     def inverse(self) -> np.ndarray:
         """``H⁻¹`` on the identified columns (``chol2inv``); NaN rows and columns for aliased."""
         q = self.keep.shape[0]
@@ -125,6 +141,7 @@ def _triangular_condition(r) -> float:
     return float(1.0 / rcond)
 
 
+@_one_blas_thread
 def cholesky_factor(information, keep=None) -> InformationFactor | None:
     """Cholesky factor of the equilibrated ``information`` (over the columns ``keep``, the
     others reported as aliased), or None where it fails.
@@ -151,6 +168,7 @@ def cholesky_factor(information, keep=None) -> InformationFactor | None:
     return InformationFactor(r, scale, keep.copy(), _triangular_condition(r), "cholesky")
 
 
+@_one_blas_thread
 def qr_factor(rows, targets=None, tol=ALIAS_TOL):
     """Factor of ``rowsᵀ rows`` by a QR of ``rows``, with aliased columns found in order.
 
@@ -219,6 +237,7 @@ def _upper(a, rows=None):
     return out
 
 
+@_one_blas_thread
 def solve_in_factor(factor: InformationFactor, transformed) -> np.ndarray:
     """Least-squares solution from :func:`qr_factor`'s transformed targets: ``D R⁻¹ c`` on the
     identified columns, 0 on the aliased ones."""
@@ -230,6 +249,7 @@ def solve_in_factor(factor: InformationFactor, transformed) -> np.ndarray:
     return out
 
 
+@_one_blas_thread
 def stack_r(top, bottom):
     """``R`` of the rows of two ``R`` factors: the reduction step of a tall-skinny QR."""
     q = top.shape[1]

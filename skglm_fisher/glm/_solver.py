@@ -74,6 +74,8 @@ __all__ = [
 
 #: Step halvings tried before the line search gives up.
 MAX_HALVINGS = 40
+#: Designs of at most this many elements (rows × coefficients) also try R's start.
+SMALL_DESIGN = 1 << 20
 
 
 # --------------------------------------------------------------------------------------------
@@ -279,13 +281,16 @@ class IRLSSolver:
     def setup(self, coef0=None):
         """Set ``state`` at the start and evaluate the objective, gradient and information there.
 
-        Candidates, the best valid one taken: ``coef0`` if given; the intercept-only fit (with
-        the offset) when there is an intercept and its maximum likelihood is finite; without an
-        intercept, zeros and R's start (the weighted least-squares fit at
-        ``eta = link(starting_mean(y))``), whichever has the lower objective. R's start is also
-        the last resort when no other candidate gives a valid linear predictor. (Newton steps for
-        log-linear models shrink an overestimated linear predictor by about one per iteration, so
-        a bad start can cost dozens of iterations.)
+        Candidates, the one with the lowest objective taken: ``coef0`` if given; the
+        intercept-only fit (with the offset) when there is an intercept and its maximum
+        likelihood is finite; zeros without an intercept; and R's start (the weighted
+        least-squares fit at ``eta = link(starting_mean(y))``) without an intercept or when a
+        pass over the rows is cheap (:data:`SMALL_DESIGN` elements). R's start is also the last
+        resort when no other candidate gives a valid linear predictor. (Newton steps for
+        log-linear models shrink an overestimated linear predictor by about one per iteration,
+        so a bad start can cost dozens of iterations; on large designs with an intercept, the
+        two passes R's start costs outweigh the one or two iterations it saves, measured on
+        1e6×50 Poisson and logistic fits.)
         """
         pb = self.problem
         q = pb.n_coef
@@ -298,7 +303,7 @@ class IRLSSolver:
                 candidates.append(start)
         if not pb.fit_intercept or not candidates:
             candidates.append(np.zeros(q))
-        if not pb.fit_intercept:
+        if not pb.fit_intercept or pb.design.n_samples * q <= SMALL_DESIGN:
             candidates.append(self._working_start)
         if len(candidates) > 1:
             candidates = self._rank_candidates(candidates)

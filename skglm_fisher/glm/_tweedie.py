@@ -57,6 +57,10 @@ class Tweedie(ExponentialFamily):
             return (0.0, True, np.inf, False)
         return (0.0, False, np.inf, False)
 
+    def starting_mean(self, y, sample_weight=None):
+        y = np.asarray(y, dtype=float)
+        return y + 0.1 * (y == 0) if self.power > 0 else y.copy()  # statmod's tweedie()
+
     def variance(self, mu):
         return self.dispersion * np.power(mu, self.power)
 

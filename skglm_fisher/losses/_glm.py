@@ -121,6 +121,16 @@ class GLMNegativeLogProbLoss(DistributionNegativeLogProbLoss):
         eta = as_float_array(eta, "eta")
         if not np.all(family.link.valid_eta(eta)):
             raise ValueError(f"eta lies outside the domain of the {family.link.name!r} link.")
+        with np.errstate(all="ignore"):
+            moments = family(eta)
+        if not all(np.all(np.isfinite(m)) for m in moments) or not np.all(moments[1] >= 0):
+            raise ValueError(
+                f"The {family.name} family's mean, variance or their derivative is not finite "
+                f"(or the variance negative) at some eta (range {np.min(eta):g} to "
+                f"{np.max(eta):g}): the mean overflows there. Bound eta, or use a link that "
+                "does not overflow."
+            )
+        self.__dict__["moments"] = moments
         self._eta = eta
         self._targets = None
         if targets is not None:
@@ -194,10 +204,13 @@ class GLMNegativeLogProbLoss(DistributionNegativeLogProbLoss):
         ``eta`` by ``-quasi_gradient() / fisher_diagonal()`` (TFP's ``(y - mu) / g``).
         """
         mean, variance, grad_mean = self.moments
-        # In place on one fresh array: Fisher scoring calls this on millions of rows.
+        # In place on one fresh array: Fisher scoring calls this on millions of rows. Rows of
+        # zero variance (a probability of exactly 0 or 1) have g = 0 too and contribute 0.
         out = np.asarray(np.subtract(mean, self._require_targets()))
         out *= grad_mean
-        out /= variance
+        positive = variance > 0
+        np.divide(out, variance, out=out, where=positive)
+        out[~positive] = 0.0
         return self._weighted(out, in_place=True)
 
     def gradient(self):
@@ -210,7 +223,11 @@ class GLMNegativeLogProbLoss(DistributionNegativeLogProbLoss):
     @cached_property
     def _factor_diagonal(self):
         _, variance, grad_mean = self.moments
-        diagonal = np.asarray(grad_mean / np.sqrt(variance))  # fresh: updated in place, frozen
+        # Fresh (updated in place, then frozen); 0 where the variance is 0 (then g = 0 too).
+        positive = variance > 0
+        shape = np.broadcast(grad_mean, variance).shape
+        diagonal = np.zeros(shape, dtype=np.result_type(grad_mean, variance))
+        np.divide(grad_mean, np.sqrt(variance), out=diagonal, where=positive)
         if self._dispersion is not None:
             diagonal /= np.sqrt(self._dispersion)
         if self._sample_weight is not None:
@@ -265,12 +282,8 @@ class GLMNegativeLogProbLoss(DistributionNegativeLogProbLoss):
             raise NotImplementedError(
                 f"The Hessian of the {family.name} loss is not available; use the Fisher methods."
             )
-        mean, variance, grad_mean = self.moments
-        grad2_mean = family.mean_scale * family.link.inverse_second_derivative(self._eta)
-        dv_dmu = family.variance_derivative(mean)
-        d_ratio = grad2_mean / variance - np.square(grad_mean) * dv_dmu / np.square(variance)
-        residual = self._require_targets() - mean
-        return self._weighted(np.square(grad_mean) / variance - residual * d_ratio)
+        observed = family.observed_information(self._require_targets(), self._eta, self.moments)
+        return self._weighted(observed)
 
     def multiply_hessian(self, vector):
         return self.hessian_diagonal() * check_shape(vector, self._eta.shape, "vector")
