@@ -10,6 +10,7 @@ import copy
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.validation import check_array
 
 from skglm_fisher._sklearn_compat import _check_sample_weight, validate_data
@@ -26,8 +27,8 @@ from skglm_fisher.glm._families import (
 from skglm_fisher.glm._links import get_link
 from skglm_fisher.glm._tweedie import Tweedie
 
-__all__ = ["FAMILIES", "LINK_NAMES", "FitData", "check_offset", "family_from_params",
-           "validate_fit_data", "validate_predict_data"]  # fmt: skip
+__all__ = ["FAMILIES", "LINK_NAMES", "FitData", "check_magnitudes", "check_offset",
+           "family_from_params", "validate_fit_data", "validate_predict_data"]  # fmt: skip
 
 FAMILIES = {
     "normal": lambda link, power: Normal(1.0, link or "identity"),
@@ -82,6 +83,34 @@ class FitData:
     dtype: np.dtype
 
 
+#: Largest magnitude accepted in ``X``, ``y`` and the sample weights, and the smallest non-zero
+#: one in ``y``: the family's variance (up to ``mu³``), the weighted Gram (``s · x²`` summed over
+#: rows) and the deviance must stay inside double precision.
+MAX_MAGNITUDE = 1e100
+
+
+def check_magnitudes(X, y, sample_weight):
+    """Raise ``ValueError`` for values whose powers overflow or underflow double precision."""
+    values = X.data if sp.issparse(X) else X
+    for name, array in (("X", values), ("y", y), ("sample_weight", sample_weight)):
+        if array is None or array.size == 0:
+            continue
+        largest = float(np.max(np.abs(array)))
+        if largest > MAX_MAGNITUDE:
+            raise ValueError(
+                f"{name} has values of magnitude up to {largest:.3g}; beyond {MAX_MAGNITUDE:g} "
+                "the Fisher information and deviance overflow double precision. Rescale it "
+                "(a change of units)."
+            )
+    nonzero = np.abs(y[y != 0])
+    if nonzero.size and float(nonzero.min()) < 1.0 / MAX_MAGNITUDE:
+        raise ValueError(
+            f"y has non-zero values of magnitude down to {float(nonzero.min()):.3g}; below "
+            f"{1.0 / MAX_MAGNITUDE:g} the family's variance underflows double precision. "
+            "Rescale y (a change of units)."
+        )
+
+
 def validate_fit_data(estimator, X, y, sample_weight, offset, reset, family) -> FitData:
     """Validate ``(X, y, sample_weight, offset)`` and build the design.
 
@@ -113,8 +142,7 @@ def validate_fit_data(estimator, X, y, sample_weight, offset, reset, family) -> 
         if not np.any(sample_weight > 0):
             raise ValueError("sample_weight must have at least one positive entry.")
     offset = check_offset(offset, X.shape[0])
-    if X.shape[0] == 0:
-        raise ValueError("Found 0 samples: there is nothing to fit.")
+    check_magnitudes(X, y, sample_weight)
     design = make_design(X, y, offset, sample_weight)
     n_obs, sum_weights = design.row_totals(family)
     dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)

@@ -6,7 +6,7 @@ import scipy.sparse as sp
 from scipy import optimize
 
 from skglm_fisher import glm
-from skglm_fisher.glm._fisher import SingularInformationWarning
+from skglm_fisher.exceptions import SingularInformationWarning
 from skglm_fisher.glm._gram import weighted_gram
 
 

@@ -23,8 +23,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skglm_fisher import FisherScoringGLM, glm
-from skglm_fisher.glm._fisher import SingularInformationWarning
-from skglm_fisher.glm._solver import PerfectSeparationWarning
+from skglm_fisher.exceptions import PerfectSeparationWarning, SingularInformationWarning
 
 SM_LINKS = sm.families.links
 INVERSE_LINK = {
@@ -506,7 +505,7 @@ def test_predict_checks_feature_count_and_fit(data):
 # ----------------------------------------------------------------------------------------------
 # partial_fit: recursive Fisher scoring
 # ----------------------------------------------------------------------------------------------
-@pytest.mark.filterwarnings("ignore::skglm_fisher.glm._fisher.SingularInformationWarning")
+@pytest.mark.filterwarnings("ignore::skglm_fisher.exceptions.SingularInformationWarning")
 @pytest.mark.parametrize("alpha", [0.0, 0.5])
 def test_partial_fit_normal_is_exact_recursive_least_squares(alpha):
     rng = np.random.default_rng(0)

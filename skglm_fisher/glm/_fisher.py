@@ -48,7 +48,7 @@ from skglm_fisher.glm._blas import single_threaded_blas
 from skglm_fisher.glm._families import ExponentialFamily
 from skglm_fisher.glm._gram import weighted_gram
 from skglm_fisher.glm._linalg import cholesky_factor
-from skglm_fisher.glm._row_terms import RowTerms
+from skglm_fisher.glm._row_terms import RowTerms, warn_boundary
 
 __all__ = [
     "fit",
@@ -91,7 +91,8 @@ def _working_quantities(model, y, eta0, offset, learning_rate, dispersion, sampl
     loss = GLMNegativeLogProbLoss(
         eta0, model, y, dispersion=dispersion, sample_weight=sample_weight, check_input=False
     )
-    mean, variance, grad_mean = loss.moments
+    with np.errstate(all="ignore"):
+        mean, variance, grad_mean = loss.moments
     valid = (
         np.isfinite(mean)
         & np.isfinite(grad_mean)
@@ -121,19 +122,23 @@ def _solve_step(X, w, z, penalty, prior, fast):
     """
     p = X.shape[-1]
     if fast:
-        gram = weighted_gram(X, np.square(w))
-        rhs = np.asarray(X.T @ (np.square(w) * z)).ravel()
+        with np.errstate(over="ignore", invalid="ignore"):
+            gram = weighted_gram(X, np.square(w))
+            rhs = np.asarray(X.T @ (np.square(w) * z)).ravel()
         if penalty is not None:
             gram[np.diag_indices(p)] += penalty
             rhs = rhs + penalty * prior
-        solution = _solve_normal_equations(gram, rhs)
+        solution = None
+        if np.all(np.isfinite(rhs)):
+            solution = _solve_normal_equations(gram, rhs)
         if solution is not None:
             return solution
         warnings.warn(
-            "The Fisher information is singular or too ill-conditioned for the normal "
-            "equations (collinear columns, or rows with no information); this step solves "
-            "the weighted least-squares problem by an orthogonal factorisation instead (the "
-            "minimum-norm solution where it is singular).",
+            "The normal equations of this Fisher scoring step are singular, too "
+            "ill-conditioned or overflow (collinear columns, rows with no information, or "
+            "weights beyond the range of double precision); the step solves the weighted "
+            "least-squares problem by an orthogonal factorisation instead (the minimum-norm "
+            "solution where it is singular).",
             SingularInformationWarning,
             stacklevel=4,
         )
@@ -394,8 +399,9 @@ def fit_one_step(
 
 
 def _start_message(model):
+    text = _NO_INFORMATION.format(where="starting")
     return (
-        _NO_INFORMATION.format(where="starting").capitalize() + f" for {model!r}. Pass "
+        text[0].upper() + text[1:] + f" for {model!r}. Pass "
         "model_coefficients_start (or predicted_linear_response_start) inside the link's "
         "domain: the default start, zero, is not valid for links such as 1/eta."
     )
@@ -516,6 +522,13 @@ def fit(
             dispersion=dispersion,
         )
         coef, eta, objective, iteration = coef_next, eta_next, objective_next, iteration + 1
+    final = RowTerms(model, problem.y, eta, problem.sample_weight)
+    n_boundary, n_positive = final.boundary_counts()
+    warn_boundary(model, n_boundary, n_positive)
+    if n_boundary == n_positive:
+        # Complete separation: every fitted mean sits on the boundary; the iterates stop moving
+        # only because every weight vanished, not at a maximum of the likelihood.
+        converged = False
     return coef, eta, converged, iteration
 
 

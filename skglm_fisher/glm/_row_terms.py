@@ -19,14 +19,16 @@ Fisher scoring step of a block of rows is ``Xᵀ diag(w) X Δ = Xᵀ r``.
 
 from __future__ import annotations
 
+import warnings
 from functools import cached_property
 
 import numpy as np
 
+from skglm_fisher.exceptions import BoundaryFitWarning, PerfectSeparationWarning
 from skglm_fisher.glm._families import ExponentialFamily
 from skglm_fisher.glm._links import IdentityLink, LogitLink, LogLink
 
-__all__ = ["RowTerms", "safe_ratio"]
+__all__ = ["RowTerms", "safe_ratio", "warn_boundary"]
 
 
 def safe_ratio(num, den):
@@ -231,3 +233,26 @@ class RowTerms:
             return int(np.count_nonzero(at_bound)), int(at_bound.size)
         positive = self.sample_weight > 0
         return int(np.count_nonzero(at_bound & positive)), int(np.count_nonzero(positive))
+
+
+def warn_boundary(family, n_boundary, n_positive, stacklevel=3):
+    """Warn that ``n_boundary`` of ``n_positive`` fitted means sit at a bound of the link's range
+    (:meth:`RowTerms.boundary_counts`): the likelihood is maximised at infinite coefficients."""
+    if not n_boundary:
+        return
+    if family.link.inverse_range == (0.0, 1.0):
+        message = (
+            f"Fitted probabilities numerically 0 or 1 occurred for {n_boundary} of {n_positive} "
+            "rows: the data are (quasi-)separated, the coefficients diverge and their standard "
+            "errors are meaningless. Use a penalty (alpha > 0, l2_regularizer)."
+        )
+        category = PerfectSeparationWarning
+    else:
+        message = (
+            f"Fitted means numerically at the boundary of the link's range occurred for "
+            f"{n_boundary} of {n_positive} rows (e.g. means of 0 for all-zero counts): the "
+            "likelihood is maximised at infinite coefficients, which the fit only approaches; "
+            "their standard errors are meaningless. Use a penalty (alpha > 0, l2_regularizer)."
+        )
+        category = BoundaryFitWarning
+    warnings.warn(message, category, stacklevel=stacklevel + 1)

@@ -36,12 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from skglm_fisher.exceptions import (
-    BoundaryFitWarning,
-    PerfectSeparationWarning,
-    SingularInformationWarning,
-)
-from skglm_fisher.glm._blas import single_threaded_blas
+from skglm_fisher.exceptions import BoundaryFitWarning, SingularInformationWarning
 from skglm_fisher.glm._families import ExponentialFamily
 from skglm_fisher.glm._linalg import (
     InformationFactor,
@@ -57,6 +52,7 @@ from skglm_fisher.glm._passes import (
     iteration_pass,
     statistics_pass,
 )
+from skglm_fisher.glm._row_terms import warn_boundary
 from skglm_fisher.glm._start import (
     InterceptOnly,
     intercept_only_fit,
@@ -216,6 +212,7 @@ class IRLSState:
     n_iter: int = 0
     converged: bool = False
     line_search_failed: bool = False
+    boundary_stop: bool = False
     history: list = field(default_factory=list)
 
 
@@ -350,10 +347,9 @@ class IRLSSolver:
         if factor is not None and factor.usable_for_step():
             st.step = self._cholesky_step(factor)
         else:
-            rfactor = st.rfactor
-            if rfactor is None:
-                rfactor = self._evaluate(st.coef, information="qr").rfactor
-            factor, st.step = self._qr_step(rfactor)
+            if st.rfactor is None:
+                st.rfactor = self._evaluate(st.coef, information="qr").rfactor
+            factor, st.step = self._qr_step(st.rfactor)
         st.factor = factor
         st.aliased = factor.aliased.copy()
         st.decrement = float(st.gradient @ st.step)
@@ -399,18 +395,28 @@ class IRLSSolver:
 
         The convergence test needs the information at the current coefficients, and the step it
         computes is then taken in the statistics pass, without another information pass. The
-        information is therefore one (tiny) step stale, exactly as in R's ``glm.fit`` and
-        statsmodels' IRLS, whose standard errors use the weights of the last iteration.
+        information, and with it the covariance, is therefore one (tiny) step stale, exactly as
+        in R's ``glm.fit`` and statsmodels' IRLS, whose standard errors use the weights of the
+        last iteration; where the covariance needs a QR factor, it is taken at the same point.
         """
         pb, st = self.problem, self.state
         covariance_factor, rank = self._covariance_factor()
+        gram = st.gram
+        if covariance_factor is None or pb.information_kind != "fisher":
+            rfactor = st.rfactor
+            if rfactor is None:
+                rfactor = self._evaluate(st.coef, information="qr").rfactor
+            r_data = rfactor[:-1, :-1]
+            if covariance_factor is None:
+                covariance_factor, rank = self._qr_statistics(r_data)
+            if pb.information_kind != "fisher":
+                gram = r_data.T @ r_data
         spec = StatisticsSpec(
             family=pb.family,
             fit_intercept=pb.fit_intercept,
             log_likelihood_dispersion=pb.log_likelihood_dispersion,
             boundary=True,
             meat=pb.robust,
-            information=None if covariance_factor is not None else "qr",
         )
         sums = None
         if st.converged and st.step is not None and np.any(st.step != 0):
@@ -425,11 +431,10 @@ class IRLSSolver:
             sums = pb.design.map_reduce(statistics_pass, st.coef, spec)
         st.deviance, st.pearson = sums.deviance, sums.pearson
         st.objective = self._objective(st.coef, sums.deviance)
-        if covariance_factor is None:
-            covariance_factor, rank = self._qr_statistics(sums.rfactor[:-1, :-1])
-        gram = st.gram
-        if gram is None or pb.information_kind != "fisher":
-            gram = self._fisher_gram(sums.rfactor)
+        if sums.n_boundary and sums.n_boundary == sums.n_positive:
+            # Every fitted mean on the boundary: the iterates stop because every weight
+            # vanished, not at a maximum of the likelihood.
+            st.converged, st.boundary_stop = False, True
         self._warn(sums, covariance_factor, rank)
         return IRLSResult(
             coef=st.coef,
@@ -503,8 +508,7 @@ class IRLSSolver:
         if pb.constant_information and self._constant_factor is not None:
             if np.array_equal(self._constant_factor.keep, keep):
                 return self._constant_factor
-        with single_threaded_blas():
-            factor = cholesky_factor(pb.penalty.add_to(gram), keep=keep)
+        factor = cholesky_factor(pb.penalty.add_to(gram), keep=keep)
         if pb.constant_information:
             self._constant_factor = factor
         return factor
@@ -518,8 +522,7 @@ class IRLSSolver:
         if np.any(st.coef[aliased]):
             h = self.problem.penalty.add_to(st.gram)
             rhs = rhs + h[:, aliased] @ st.coef[aliased]
-        with single_threaded_blas():
-            step = factor.solve(rhs)
+        step = factor.solve(rhs)
         step[aliased] = -st.coef[aliased]
         return step
 
@@ -532,11 +535,10 @@ class IRLSSolver:
         if np.any(st.coef[previous]):
             targets += rows[:, previous] @ st.coef[previous]
         penalty_rows, penalty_targets = pb.penalty.rows(st.coef)
-        with single_threaded_blas():
-            factor, transformed = qr_factor(
-                np.vstack([rows, penalty_rows]), np.concatenate([targets, penalty_targets])
-            )
-            step = solve_in_factor(factor, transformed)
+        factor, transformed = qr_factor(
+            np.vstack([rows, penalty_rows]), np.concatenate([targets, penalty_targets])
+        )
+        step = solve_in_factor(factor, transformed)
         step[factor.aliased] = -st.coef[factor.aliased]
         return factor, step
 
@@ -547,12 +549,11 @@ class IRLSSolver:
         factor = st.factor
         if factor is None or factor.method != "cholesky" or not factor.usable_for_covariance():
             return None, None
-        if np.any(factor.aliased) or pb.information_kind != "fisher":
+        if pb.information_kind != "fisher":
             return None, None
         if not np.any(pb.penalty.precision):
             return factor, factor.rank
-        with single_threaded_blas():
-            data = cholesky_factor(st.gram)
+        data = cholesky_factor(st.gram, keep=factor.keep)
         if data is None or not data.usable_for_covariance():
             return None, None
         return factor, data.rank
@@ -562,20 +563,9 @@ class IRLSSolver:
         the rank of the unpenalised information."""
         pb = self.problem
         penalty_rows, _ = pb.penalty.rows(self.state.coef)
-        with single_threaded_blas():
-            factor, _ = qr_factor(np.vstack([r_data, penalty_rows]))
-            rank = factor.rank if not len(penalty_rows) else qr_factor(r_data)[0].rank
+        factor, _ = qr_factor(np.vstack([r_data, penalty_rows]))
+        rank = factor.rank if not len(penalty_rows) else qr_factor(r_data)[0].rank
         return factor, rank
-
-    def _fisher_gram(self, rfactor):
-        """The Fisher information at the solution when the iterations used another matrix."""
-        pb, st = self.problem, self.state
-        if rfactor is not None:
-            r = rfactor[:-1, :-1]
-            return r.T @ r
-        spec = StatisticsSpec(pb.family, pb.fit_intercept, information="fisher")
-        sums = pb.design.map_reduce(statistics_pass, st.coef, spec)
-        return pb.design.finish_gram(sums.gram, pb.fit_intercept)
 
     def _working_start(self):
         """R's start: one weighted least-squares fit at ``eta0 = link(starting_mean(y))``."""
@@ -585,20 +575,18 @@ class IRLSSolver:
         gram = pb.design.finish_gram(sums.gram, pb.fit_intercept)
         if not np.all(np.isfinite(sums.gradient)):
             return None
-        with single_threaded_blas():
-            factor = cholesky_factor(pb.penalty.add_to(gram))
-            if factor is not None and factor.usable_for_step():
-                rhs = sums.gradient + pb.penalty.gradient(np.zeros(pb.n_coef))
-                return factor.solve(rhs)
+        factor = cholesky_factor(pb.penalty.add_to(gram))
+        if factor is not None and factor.usable_for_step():
+            rhs = sums.gradient + pb.penalty.gradient(np.zeros(pb.n_coef))
+            return factor.solve(rhs)
         rfactor = pb.design.map_reduce(working_start_pass, *args, True).rfactor
         q = pb.n_coef
         penalty_rows, penalty_targets = pb.penalty.rows(np.zeros(q))
-        with single_threaded_blas():
-            factor, transformed = qr_factor(
-                np.vstack([rfactor[:, :q], penalty_rows]),
-                np.concatenate([rfactor[:, q], penalty_targets]),
-            )
-            return solve_in_factor(factor, transformed)
+        factor, transformed = qr_factor(
+            np.vstack([rfactor[:, :q], penalty_rows]),
+            np.concatenate([rfactor[:, q], penalty_targets]),
+        )
+        return solve_in_factor(factor, transformed)
 
     def _rank_candidates(self, candidates):
         """Sort the candidates by their objective (invalid ones last)."""
@@ -630,11 +618,12 @@ class IRLSSolver:
     def _warn(self, sums, factor, rank):
         pb, st = self.problem, self.state
         if not st.converged:
-            reason = (
-                "the step-halving line search could not decrease the objective"
-                if st.line_search_failed
-                else f"max_iter={pb.max_iter} was reached"
-            )
+            if st.boundary_stop:
+                reason = "every fitted mean reached the boundary of the link's range"
+            elif st.line_search_failed:
+                reason = "the step-halving line search could not decrease the objective"
+            else:
+                reason = f"max_iter={pb.max_iter} was reached"
             warnings.warn(
                 f"Fisher scoring did not converge: {reason} (decrement {st.decrement:.3g}, "
                 f"tol {pb.tol:g}). Increase max_iter, or check the data for separation or "
@@ -644,28 +633,26 @@ class IRLSSolver:
             )
         q = pb.n_coef
         if np.any(factor.aliased):
+            zeroed = not np.any(st.coef[factor.aliased])
             warnings.warn(
                 f"The Fisher information is singular (rank {factor.rank} of {q}): "
                 f"{int(np.count_nonzero(factor.aliased))} coefficient(s) are aliased with earlier "
-                "columns (collinear columns, or too few rows). They are set to 0 and their "
-                "standard errors are NaN, as R reports NA; drop those columns or use alpha > 0.",
+                "columns (collinear columns, too few rows, or rows whose weights vanished). "
+                + ("They are set to 0 and their" if zeroed else "Their")
+                + " standard errors are NaN, as R reports NA; drop those columns or use "
+                "alpha > 0.",
                 SingularInformationWarning,
                 stacklevel=4,
             )
         if sums.n_boundary:
-            binary = pb.family.link.inverse_range == (0.0, 1.0)
-            if binary:
-                message = (
-                    f"Fitted probabilities numerically 0 or 1 occurred for {sums.n_boundary} of "
-                    f"{sums.n_positive} rows: the data are (quasi-)separated, the coefficients "
-                    "diverge and their standard errors are meaningless. Use alpha > 0."
-                )
-            else:
-                message = (
-                    f"Fitted means numerically at the boundary of the link's range occurred for "
-                    f"{sums.n_boundary} of {sums.n_positive} rows (e.g. means of 0 for all-zero "
-                    "counts): the likelihood is maximised at infinite coefficients, which the "
-                    "fit only approaches; their standard errors are meaningless. Use alpha > 0."
-                )
-            category = PerfectSeparationWarning if binary else BoundaryFitWarning
-            warnings.warn(message, category, stacklevel=4)
+            warn_boundary(pb.family, sums.n_boundary, sums.n_positive, stacklevel=4)
+        elif self._null is not None and self._null.intercept is not None and not self._null.finite:
+            warnings.warn(
+                f"The mean of y lies at the boundary of the {pb.family.link.name!r} link's "
+                f"range (y's mean is {self._null.sum_weighted_y / self._null.sum_weights:.6g}): "
+                "the intercept-only model's maximum likelihood is at an infinite intercept (all-"
+                "zero counts, say), so null_deviance_ is its limit, and coefficients that "
+                "approach the same boundary diverge. Use alpha > 0 or drop the rows.",
+                BoundaryFitWarning,
+                stacklevel=4,
+            )

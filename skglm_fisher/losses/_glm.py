@@ -206,11 +206,13 @@ class GLMNegativeLogProbLoss(DistributionNegativeLogProbLoss):
         mean, variance, grad_mean = self.moments
         # In place on one fresh array: Fisher scoring calls this on millions of rows. Rows of
         # zero variance (a probability of exactly 0 or 1) have g = 0 too and contribute 0.
-        out = np.asarray(np.subtract(mean, self._require_targets()))
-        out *= grad_mean
+        # g / var first: (mu - y)·g can overflow where the quotient does not.
         positive = variance > 0
-        np.divide(out, variance, out=out, where=positive)
-        out[~positive] = 0.0
+        ratio = np.zeros(np.broadcast(grad_mean, variance).shape,
+                         dtype=np.result_type(grad_mean, variance))  # fmt: skip
+        np.divide(grad_mean, variance, out=ratio, where=positive)
+        out = np.asarray(np.subtract(mean, self._require_targets()))
+        out *= ratio
         return self._weighted(out, in_place=True)
 
     def gradient(self):
