@@ -31,9 +31,9 @@ from skglm_fisher.glm._families import ExponentialFamily
 from skglm_fisher.glm._links import Link
 from skglm_fisher.glm._recursive import (
     NullModelStream,
+    StreamTotals,
     recursive_update,
     start_null_stream,
-    update_null_stream,
 )
 from skglm_fisher.glm._solver import IRLSProblem, IRLSSolver
 from skglm_fisher.glm._start import null_model_deviance
@@ -265,13 +265,28 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
 
         The first call fits the batch fully. Each later batch is fitted to convergence with the
         earlier rows entering through the quadratic model of their deviance at the current
-        coefficients (their accumulated Fisher information): for the normal family with the
+        coefficients (their accumulated Fisher information). For the normal family with the
         identity link this is recursive least squares and equals the fit on all rows for any
-        split into batches; for other families the streamed coefficients differ from the full
-        fit by a small fraction of a standard error (measured figures in the user guide).
-        ``deviance_``, ``llf_`` and Pearson's χ² add up each batch's contribution at the
-        coefficients after its update; ``null_deviance_`` is exact without offsets (from running
-        sums) and updated the same recursive way with them.
+        split into batches. For other families the streamed estimate differs from the full fit
+        by a fraction of a standard error that grows as batches shrink. Measured on 20,000 rows
+        and 5 features, worst coefficient over 5 data sets, in standard errors of the full fit:
+
+        ========================  ==========  ===========  ============
+        data                      5 batches   20 batches   100 batches
+        ========================  ==========  ===========  ============
+        Poisson, mean count 1     0.06        0.08         0.11
+        Poisson, mean count 0.07  0.22        0.42         0.62
+        logistic, 10% positives   0.10        0.19         0.24
+        ========================  ==========  ===========  ============
+
+        The standard errors agree with the full fit's to 1-2.5%. ``null_deviance_`` is exact
+        without offsets (from running sums; with offsets it is updated recursively like the
+        coefficients); ``deviance_`` carries the earlier rows' deviance to the new coefficients
+        through the same quadratic model (within 1e-3 relative above); Pearson's χ² and the
+        sandwich's meat add each batch's contribution at the coefficients after its update.
+        ``llf_`` is updated where the dispersion is known (Poisson, binomial, negative binomial,
+        or a fixed ``dispersion``) and NaN otherwise, since an estimated dispersion would need
+        every row again.
 
         Parameters
         ----------
@@ -304,31 +319,16 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
             total = FitData(data.design, self.n_obs_ + data.n_obs,
                             self.sum_sample_weight_ + data.sum_weights, data.dtype)  # fmt: skip
             seen = self._penalty(self.sum_sample_weight_)
+            totals = StreamTotals(
+                coef=self._coefficients(), information=self.information_ - np.diag(seen),
+                penalty=seen, deviance=self.deviance_, pearson=self.pearson_chi2_,
+                log_likelihood=self.llf_, meat=self._meat_,
+                null=NullModelStream.from_array(self._null_stream_), n_iter=self.n_iter_,
+            )  # fmt: skip
             problem = self._problem(data, family, self._penalty(total.sum_weights),
                                     null_model=False)  # fmt: skip
-            information = self.information_ - np.diag(seen)
-            update = recursive_update(problem, self._coefficients(), information, seen)
-            batch = update.batch
-            null = update_null_stream(
-                NullModelStream.from_array(self._null_stream_), data.design, family,
-                self.fit_intercept,
-            )  # fmt: skip
-            batch.gram, batch.information = update.information, problem.penalty.add_to(
-                update.information
-            )
-            batch.rank = update.rank
-            batch.null_deviance = null.deviance
-            batch.deviance += self.deviance_
-            batch.pearson += self.pearson_chi2_
-            if batch.meat is not None:
-                batch.meat = batch.meat + self._meat_
-            if batch.log_likelihood is not None:
-                batch.log_likelihood += self.llf_
-            else:
-                batch.log_likelihood = np.nan  # the dispersion of a stream is not re-estimated
-            n_iter = self.n_iter_ + batch.n_iter
-            self._attach(batch, family, total, None)
-            self.n_iter_ = n_iter
+            result, null = recursive_update(problem, totals)
+            self._attach(result, family, total, None)
             self._null_stream_ = null.to_array()
         return self
 

@@ -576,3 +576,81 @@ def test_sample_weight_and_offset_routing(data):
         model.set_score_request(sample_weight=True)
         search = GridSearchCV(model, {"alpha": [0.0, 0.1]}, cv=3).fit(X, y, sample_weight=sw)
         assert search.best_estimator_.n_features_in_ == 2
+
+
+def test_partial_fit_statistics_stay_defined_and_accurate():
+    # Low counts (mean 0.07), 20 batches: the hardest case of the docstring's table.
+    rng = np.random.default_rng(3)
+    n = 20_000
+    X = rng.normal(size=(n, 5))
+    y = rng.poisson(np.exp(np.log(0.07) + X @ rng.normal(scale=0.3, size=5))).astype(float)
+    full = FisherScoringGLM(family="poisson").fit(X, y)
+    stream = FisherScoringGLM(family="poisson")
+    for rows in np.array_split(np.arange(n), 20):
+        stream.partial_fit(X[rows], y[rows])
+    gap = np.abs(np.r_[stream.intercept_, stream.coef_] - np.r_[full.intercept_, full.coef_])
+    assert np.all(gap < 0.6 * full.std_errors_)
+    np.testing.assert_allclose(stream.std_errors_, full.std_errors_, rtol=0.03)
+    np.testing.assert_allclose(stream.null_deviance_, full.null_deviance_, rtol=1e-12)
+    np.testing.assert_allclose(stream.deviance_, full.deviance_, rtol=2e-3)
+    np.testing.assert_allclose(stream.llf_, full.llf_, rtol=2e-3)
+    assert stream.n_obs_ == n and stream.df_resid_ == full.df_resid_
+    assert np.isfinite(stream.aic) and np.isfinite(stream.pearson_chi2_)
+
+
+def test_partial_fit_null_deviance_with_offsets_and_without_intercept():
+    rng = np.random.default_rng(4)
+    n = 6000
+    X = rng.normal(size=(n, 2))
+    offset = np.log(rng.uniform(0.5, 2.0, n))
+    y = rng.poisson(np.exp(0.2 + X @ [0.3, -0.2] + offset)).astype(float)
+    for fit_intercept in (True, False):
+        full = FisherScoringGLM(family="poisson", fit_intercept=fit_intercept)
+        full.fit(X, y, offset=offset)
+        stream = FisherScoringGLM(family="poisson", fit_intercept=fit_intercept)
+        for rows in np.array_split(np.arange(n), 6):
+            stream.partial_fit(X[rows], y[rows], offset=offset[rows])
+        # Without an intercept the null model has nothing to estimate: exact.
+        rtol = 1e-3 if fit_intercept else 1e-12
+        np.testing.assert_allclose(stream.null_deviance_, full.null_deviance_, rtol=rtol)
+
+
+def test_partial_fit_revalidates_parameters_and_refuses_a_changed_model():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(200, 2))
+    y = rng.poisson(np.exp(0.2 + X[:, 0] * 0.3)).astype(float)
+    model = FisherScoringGLM(family="poisson").partial_fit(X[:100], y[:100])
+    state = {k: v for k, v in vars(model).items()}
+    model.set_params(alpha=-1.0)
+    with pytest.raises(ValueError, match="alpha"):
+        model.partial_fit(X[100:], y[100:])
+    model.set_params(alpha=0.0, family="gamma")
+    with pytest.raises(ValueError, match="must not change"):
+        model.partial_fit(X[100:], y[100:] + 1)
+    model.set_params(family="poisson")
+    for name, value in state.items():
+        np.testing.assert_array_equal(getattr(model, name), value)
+
+
+def test_a_failed_fit_changes_nothing():
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(100, 2))
+    y = rng.poisson(np.exp(0.2 + X[:, 0] * 0.3)).astype(float)
+    model = FisherScoringGLM(family="poisson")
+    with pytest.raises(ValueError, match="must lie in"):
+        model.fit(X, -y - 1)
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+    assert not hasattr(model, "n_features_in_")
+    model.fit(X, y)
+    before = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(model).items()}
+    wider = rng.normal(size=(100, 3))
+    with pytest.raises(ValueError, match="must lie in"):
+        model.fit(wider, -y - 1)  # another width, and a y outside the domain
+    with pytest.raises(ValueError, match="must lie in"):
+        model.partial_fit(X, -y - 1)
+    assert set(vars(model)) == set(before)
+    for name, value in before.items():
+        np.testing.assert_array_equal(getattr(model, name), value)
+    reference = FisherScoringGLM(family="poisson").fit(X, y)
+    np.testing.assert_allclose(model.predict(X), reference.predict(X))

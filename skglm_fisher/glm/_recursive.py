@@ -32,49 +32,78 @@ from skglm_fisher.glm._passes import deviance_pass
 from skglm_fisher.glm._solver import IRLSProblem, IRLSResult, IRLSSolver, QuadraticPenalty
 from skglm_fisher.glm._start import sums_pass
 
-__all__ = ["NullModelStream", "RecursiveUpdate", "recursive_update", "start_null_stream",
+__all__ = ["NullModelStream", "StreamTotals", "recursive_update", "start_null_stream",
            "update_null_stream"]  # fmt: skip
 
 
 @dataclass
-class RecursiveUpdate:
-    """The batch's solve and the running information after it.
+class StreamTotals:
+    """What a streamed fit carries between batches (all rows seen so far).
 
-    ``batch`` holds the batch's sums (deviance, Pearson's χ², log-likelihood, meat) at the new
-    coefficients and a factor of the penalised information of all rows; ``information`` is the
-    unpenalised information of all rows and ``rank`` its rank.
+    ``information`` is the unpenalised Fisher information, ``penalty`` the diagonal ridge
+    penalty of the rows seen, ``log_likelihood`` NaN where the dispersion is estimated (it is
+    not re-estimated row by row), ``meat`` the sandwich's meat or None.
     """
 
-    batch: IRLSResult
+    coef: np.ndarray
     information: np.ndarray
-    rank: int
+    penalty: np.ndarray
+    deviance: float
+    pearson: float
+    log_likelihood: float
+    meat: np.ndarray | None
+    null: NullModelStream
+    n_iter: int
 
 
-def recursive_update(problem: IRLSProblem, coef, information, penalty_seen) -> RecursiveUpdate:
-    """Update ``(coef, information)`` with the batch of ``problem.design``.
+def recursive_update(problem: IRLSProblem, totals: StreamTotals):
+    """Update a streamed fit with the batch of ``problem.design``.
 
-    ``problem.penalty`` is the diagonal ridge penalty ``P`` of all rows seen including the batch,
-    ``penalty_seen`` the one of the rows before it (``P_k``).
+    ``problem.penalty`` is the diagonal ridge penalty of all rows seen including the batch.
+    Returns ``(result, null)``: an :class:`IRLSResult` for all rows seen (information, factor
+    and rank of all rows; deviance and log-likelihood of the earlier rows carried to the new
+    coefficients by their quadratic model; Pearson's χ² and the meat summed batch by batch) and
+    the updated :class:`NullModelStream`.
     """
-    total = np.asarray(problem.penalty.precision, dtype=np.float64)
-    precision = information + np.diag(total)
-    linear = information @ coef + penalty_seen * coef
+    coef, information, seen = totals.coef, totals.information, totals.penalty
+    precision = information + np.diag(problem.penalty.precision)
+    linear = information @ coef + seen * coef
     # Λ may be singular (aliased columns without a penalty): any solution of Λ m = linear will
     # do, since the linear term lies in the range of Λ.
     center = np.linalg.lstsq(precision, linear, rcond=None)[0]
-    batch_problem = _replace(problem, penalty=QuadraticPenalty(precision, center))
-    batch = IRLSSolver(batch_problem).solve(coef0=coef)
-    new_information = information + batch.gram
+    batch = IRLSSolver(_replace(problem, penalty=QuadraticPenalty(precision, center))).solve(coef)
+    # The earlier rows' deviance at the new coefficients, from their quadratic model: its
+    # gradient at the old coefficients is -P_k ⊙ b_k, its Hessian (of half the deviance) I_k.
+    step = batch.coef - coef
+    past_change = -2.0 * float((seen * coef) @ step) + float(step @ information @ step)
+    dispersion = problem.log_likelihood_dispersion
+    log_likelihood = np.nan
+    if dispersion is not None and batch.log_likelihood is not None:
+        log_likelihood = totals.log_likelihood - 0.5 * past_change / dispersion
+        log_likelihood += batch.log_likelihood
+    information = information + batch.gram
+    batch.gram, batch.information = information, problem.penalty.add_to(information)
+    batch.rank = _rank(information)
+    batch.deviance = totals.deviance + past_change + batch.deviance
+    batch.pearson = totals.pearson + batch.pearson
+    batch.log_likelihood = log_likelihood
+    if batch.meat is not None and totals.meat is not None:
+        batch.meat = totals.meat + batch.meat
+    batch.n_iter = totals.n_iter + batch.n_iter
+    null = update_null_stream(totals.null, problem.design, problem.family, problem.fit_intercept)
+    batch.null_deviance = null.deviance
+    return batch, null
+
+
+def _rank(information) -> int:
+    factor = cholesky_factor(information)
+    if factor is not None and factor.usable_for_covariance():
+        return factor.rank
     with single_threaded_blas():
-        factor = cholesky_factor(new_information)
-        if factor is not None and factor.usable_for_covariance():
-            rank = factor.rank
-        else:
-            values, vectors = np.linalg.eigh(new_information)
-            positive = values > 0
-            rows = np.sqrt(values[positive])[:, None] * vectors[:, positive].T
-            rank = qr_factor(rows)[0].rank
-    return RecursiveUpdate(batch=batch, information=new_information, rank=rank)
+        values, vectors = np.linalg.eigh(information)
+    positive = values > 0
+    rows = np.sqrt(values[positive])[:, None] * vectors[:, positive].T
+    return qr_factor(rows)[0].rank
 
 
 def _replace(problem: IRLSProblem, **changes) -> IRLSProblem:
