@@ -23,7 +23,7 @@ import numpy as np
 
 from skglm_fisher.glm._families import ExponentialFamily
 from skglm_fisher.glm._linalg import stack_r
-from skglm_fisher.glm._row_terms import RowTerms, family_moments, safe_ratio
+from skglm_fisher.glm._row_terms import RowTerms, safe_ratio
 
 __all__ = [
     "IterationSpec",
@@ -151,25 +151,16 @@ def _constant_mean_pass(block, y, sample_weight, intercept, family):
     information is ``c · [1, X]ᵀ diag(s) [1, X]``: without sample weights, a plain product of
     the block with itself, with no linear predictor to compute and no scaled copy.
     """
-    with np.errstate(all="ignore"):
-        eta = np.array([intercept], dtype=np.float64)
-        if not family.link.valid_eta(eta)[0]:
-            return PassSums(deviance=np.inf, n_invalid=block.n_rows)
-        mu, variance, grad_mean = (float(v[0]) for v in family_moments(family, eta))
-        unit = family.unit_deviance_at(y, np.full_like(y, mu), np.full_like(y, intercept))
-    s = np.ones_like(y) if sample_weight is None else sample_weight
-    deviance = float(s @ unit)
-    if not np.isfinite(deviance) or not variance > 0:
-        return PassSums(deviance=np.inf, n_invalid=1)
-    residual = y - mu
-    score = s * residual * (grad_mean / variance)
-    fisher = grad_mean * grad_mean / variance
-    out = PassSums(deviance=deviance, pearson=float(s @ (residual * residual)) / variance)
+    terms = RowTerms(family, y, np.array([intercept], dtype=np.float64), sample_weight)
+    if terms.n_invalid:
+        return PassSums(deviance=np.inf, n_invalid=block.n_rows)
+    out = PassSums(deviance=terms.deviance, pearson=terms.pearson)
+    score = np.broadcast_to(terms.score, y.shape)
     out.gradient = np.concatenate([[score.sum()], block.rmatvec(score)])
     if sample_weight is None:
-        out.gram = block.plain_gram(fisher)
+        out.gram = block.plain_gram(float(terms.fisher[0]))
     else:
-        out.gram = block.gram(fisher * sample_weight, True)
+        out.gram = block.gram(terms.fisher, True)
     return out
 
 

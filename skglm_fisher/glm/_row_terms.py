@@ -72,6 +72,8 @@ class RowTerms:
     y, eta : ndarray of shape (n,)
     sample_weight : ndarray of shape (n,) or None
         Prior weights ``s``; None means 1.
+    moments : tuple, optional
+        ``family(eta)`` if already computed.
 
     Examples
     --------
@@ -82,7 +84,7 @@ class RowTerms:
     (array([ 1., -2.]), array([1., 2.]))
     """
 
-    def __init__(self, family: ExponentialFamily, y, eta, sample_weight=None):
+    def __init__(self, family: ExponentialFamily, y, eta, sample_weight=None, moments=None):
         self.family = family
         self.y = y
         self.eta = eta
@@ -90,11 +92,10 @@ class RowTerms:
         with np.errstate(all="ignore"):
             self.valid_eta = family.link.valid_eta(eta)
             self.all_valid_eta = bool(np.all(self.valid_eta))
-            if self.all_valid_eta:
-                self.mu, self.variance, self.grad_mean = family_moments(family, eta)
-            else:
-                safe = np.where(self.valid_eta, eta, np.nan)
-                self.mu, self.variance, self.grad_mean = family_moments(family, safe)
+            if moments is None:
+                safe = eta if self.all_valid_eta else np.where(self.valid_eta, eta, np.nan)
+                moments = family_moments(family, safe)
+            self.mu, self.variance, self.grad_mean = moments
 
     def _weighted(self, per_row):
         return per_row if self.sample_weight is None else per_row * self.sample_weight
@@ -167,14 +168,20 @@ class RowTerms:
         return safe_ratio(self.grad_mean, self.variance)
 
     @cached_property
+    def quasi_score(self) -> np.ndarray:
+        """``s · (y - mu) · g / V`` per row (0 where it is not finite): the score of an
+        exponential dispersion family, and the quasi-score Fisher scoring steps along for the
+        others (TFP's working response ``(y - mu) / g``)."""
+        return self._clean(self._weighted(self.residual * self._g_over_v))
+
+    @cached_property
     def score(self) -> np.ndarray:
         """``s · d log p / d eta`` per row (0 where it is not finite)."""
         if self.family.has_quasi_score:
-            score = self.residual * self._g_over_v
-        else:
-            with np.errstate(all="ignore"):
-                score = np.nan_to_num(self.family.score(self.y, self.eta), nan=0.0,
-                                      posinf=0.0, neginf=0.0)  # fmt: skip
+            return self.quasi_score
+        with np.errstate(all="ignore"):
+            score = np.nan_to_num(self.family.score(self.y, self.eta), nan=0.0, posinf=0.0,
+                                  neginf=0.0)  # fmt: skip
         return self._clean(self._weighted(score))
 
     @cached_property

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from skglm_fisher.glm._passes import PassSums, block_rfactor, deviance_pass
-from skglm_fisher.glm._row_terms import RowTerms, family_moments, safe_ratio
+from skglm_fisher.glm._row_terms import RowTerms, family_moments
 
 __all__ = ["InterceptOnly", "intercept_only_fit", "null_model_deviance", "sums_pass",
            "working_start_pass"]  # fmt: skip
@@ -140,19 +140,15 @@ def working_start_pass(block, y, offset, sample_weight, family, fit_intercept, q
     valid linear predictor. Rows whose starting mean the link cannot map are left out.
     """
     with np.errstate(all="ignore"):
-        mu0 = family.starting_mean(y, sample_weight)
-        eta0 = family.linear_predictor(mu0)
-        valid = family.link.valid_eta(eta0)
-        mu, variance, grad_mean = family_moments(family, np.where(valid, eta0, 0.0))
-        working = eta0 + safe_ratio(y - mu, grad_mean)
-        weights = grad_mean * safe_ratio(grad_mean, variance)
-        valid &= np.isfinite(working) & np.isfinite(weights) & (weights >= 0)
+        eta0 = family.linear_predictor(family.starting_mean(y, sample_weight))
+        terms = RowTerms(family, y, eta0, sample_weight)
+        weights = terms.fisher
+        working = eta0 + terms.working_residual
+        valid = terms.valid_eta & np.isfinite(working) & np.isfinite(weights)
     if offset is not None:
         working = working - offset
     working = np.where(valid, working, 0.0)
     weights = np.where(valid, weights, 0.0)
-    if sample_weight is not None:
-        weights = weights * sample_weight
     if qr:
         return PassSums(rfactor=block_rfactor(block, weights, working, fit_intercept))
     rhs = block.rmatvec(weights * working)

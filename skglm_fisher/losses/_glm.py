@@ -32,6 +32,7 @@ from functools import cached_property
 import numpy as np
 
 from skglm_fisher.glm._families import ExponentialFamily
+from skglm_fisher.glm._row_terms import RowTerms
 from skglm_fisher.losses._base import (
     DistributionNegativeLogProbLoss,
     as_float_array,
@@ -201,19 +202,15 @@ class GLMNegativeLogProbLoss(DistributionNegativeLogProbLoss):
         """``(s / phi) · (mu - y) · g / var``: the gradient that matches the Fisher methods.
 
         It equals :meth:`gradient` for exponential dispersion families. Fisher scoring steps
-        ``eta`` by ``-quasi_gradient() / fisher_diagonal()`` (TFP's ``(y - mu) / g``).
+        ``eta`` by ``-quasi_gradient() / fisher_diagonal()`` (TFP's ``(y - mu) / g``). Rows of
+        zero variance (a probability of exactly 0 or 1) contribute 0.
         """
-        mean, variance, grad_mean = self.moments
-        # In place on one fresh array: Fisher scoring calls this on millions of rows. Rows of
-        # zero variance (a probability of exactly 0 or 1) have g = 0 too and contribute 0.
-        # g / var first: (mu - y)·g can overflow where the quotient does not.
-        positive = variance > 0
-        ratio = np.zeros(np.broadcast(grad_mean, variance).shape,
-                         dtype=np.result_type(grad_mean, variance))  # fmt: skip
-        np.divide(grad_mean, variance, out=ratio, where=positive)
-        out = np.asarray(np.subtract(mean, self._require_targets()))
-        out *= ratio
-        return self._weighted(out, in_place=True)
+        terms = RowTerms(self._family, self._require_targets(), self._eta, self._sample_weight,
+                         moments=self.moments)  # fmt: skip
+        gradient = np.negative(terms.quasi_score)
+        if self._dispersion is not None:
+            gradient /= self._dispersion
+        return gradient
 
     def gradient(self):
         """``d evaluate() / d eta = -(s / phi) · family.score(y, eta)``."""
