@@ -170,9 +170,12 @@ def glm_statistics(family, fit, *, dispersion_rule, cov_type, n_obs, log_likelih
         llf_dispersion = concentrated_dispersion(family, fit.deviance, n_obs) or dispersion
         llf = log_likelihood_at(llf_dispersion) if np.isfinite(llf_dispersion) else np.nan
     cov = covariance_matrix(fit.factor, dispersion, cov_type, fit.meat, n_obs, fit.rank)
-    diagonal = np.diag(cov)
-    with np.errstate(invalid="ignore"):
-        std_errors = np.where(np.isnan(diagonal), np.nan, np.sqrt(np.maximum(diagonal, 0.0)))
+    if cov_type == "nonrobust":
+        std_errors = fit.factor.standard_errors(dispersion)
+    else:
+        diagonal = np.diag(cov)
+        with np.errstate(invalid="ignore"):
+            std_errors = np.where(np.isnan(diagonal), np.nan, np.sqrt(np.maximum(diagonal, 0.0)))
     return GLMStatistics(
         dispersion=float(dispersion),
         covariance=cov,

@@ -263,8 +263,10 @@ class LocalDesign:
         return [None if v is None else v[start:stop] for v in self.rows]
 
     def _run(self, fn, bounds, args):
-        parts = (fn(_Block(self, s, e), *self._slices(s, e), *args) for s, e in bounds)
-        return reduce(add, parts)
+        # Kernels check their sums for finiteness; overflow inside them is expected and handled.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            parts = (fn(_Block(self, s, e), *self._slices(s, e), *args) for s, e in bounds)
+            return reduce(add, parts)
 
     def map_reduce(self, fn, *args):
         """``sum(fn(block, y_block, offset_block, weight_block, *args) for each block)``."""

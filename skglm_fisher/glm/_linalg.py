@@ -124,6 +124,21 @@ class InformationFactor:
             out[np.ix_(self.keep, self.keep)] = d[:, None] * inv * d[None, :]
         return out
 
+    @_one_blas_thread
+    def standard_errors(self, dispersion=1.0) -> np.ndarray:
+        """``sqrt(dispersion · diag(H⁻¹))`` without forming ``H⁻¹`` in the original scale (no
+        underflow where the columns are huge); NaN for aliased columns."""
+        out = np.full(self.keep.shape[0], np.nan)
+        k = self.r.shape[0]
+        if k:
+            # diag((RᵀR)⁻¹) = row norms² of R⁻¹.
+            r_inverse = scipy.linalg.solve_triangular(self.r, np.eye(k), lower=False,
+                                                      check_finite=False)  # fmt: skip
+            out[self.keep] = self.scale[self.keep] * np.sqrt(
+                dispersion * np.einsum("ij,ij->i", r_inverse, r_inverse)
+            )
+        return out
+
     def usable_for_step(self) -> bool:
         return self.method == "qr" or self.condition <= STEP_MAX_CONDITION
 
@@ -194,7 +209,10 @@ def qr_factor(rows, targets=None, tol=ALIAS_TOL):
     m, q = rows.shape
     if not np.all(np.isfinite(rows)):
         raise ValueError("The weighted design holds NaN or infinity; cannot factor it.")
-    norms = np.sqrt(np.einsum("ij,ij->j", rows, rows))
+    # Column norms without overflow (the rows may hold values near the top of the range).
+    largest = np.max(np.abs(rows), axis=0) if m else np.zeros(q)
+    safe = np.where(largest > 0, largest, 1.0)
+    norms = largest * np.sqrt(np.einsum("ij,ij->j", rows / safe, rows / safe))
     keep = norms > 0
     scale = np.where(keep, 1.0 / np.where(keep, norms, 1.0), 1.0)
     cols = list(np.flatnonzero(keep))
