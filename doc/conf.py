@@ -45,8 +45,11 @@ numpydoc_class_members_toctree = False
 # cannot (there are no inventories offline), so they are ignored.
 nitpicky = True
 nitpick_ignore_regex = [
-    (r"py:.*", r"(numpy|np|scipy|sklearn|pandas|pd|dask|statsmodels|glum|joblib|skops"
-               r"|matplotlib|tfp|tf|tensorflow)(\..*)?"),  # fmt: skip
+    (
+        r"py:.*",
+        r"(numpy|np|scipy|sklearn|pandas|pd|dask|statsmodels|glum|joblib|skops"
+        r"|matplotlib|tfp|tf|tensorflow)(\..*)?",
+    ),  # fmt: skip
     (r"py:.*", r"(array-like|array_like|ndarray|callable|optional|default.*)"),
 ]
 

@@ -64,7 +64,7 @@ def _import_optional(name: str, purpose: str):
         return __import__(name)
     except ImportError:
         raise CommandError(
-            f"{purpose} needs {name}, which is not installed: pip install \"skglm-fisher[cli]\""
+            f'{purpose} needs {name}, which is not installed: pip install "skglm-fisher[cli]"'
         ) from None
 
 
@@ -287,7 +287,9 @@ def _load(path):
     try:
         untrusted = set(sio.get_untrusted_types(file=path))
     except Exception as exc:  # skops raises zipfile, json and key errors on foreign files
-        raise CommandError(f"cannot read model {path}: not a skops file ({_first_line(exc)})")
+        raise CommandError(
+            f"cannot read model {path}: not a skops file ({_first_line(exc)})"
+        ) from None
     unexpected = sorted(untrusted - TRUSTED_TYPES)
     if unexpected:
         raise CommandError(
@@ -330,8 +332,12 @@ def run_demo(args):
     print(f"skglm-fisher {__version__}: a Poisson GLM fitted by Fisher scoring on "
           f"{n_samples:,} synthetic policies, with log(exposure) as offset.\n")  # fmt: skip
     print(model.summary(feature_names=names))
-    print("\nTrue coefficients: " + ", ".join(
-        f"{name} {value:g}" for name, value in zip(["(Intercept)", *names], truth, strict=True)))
+    print(
+        "\nTrue coefficients: "
+        + ", ".join(
+            f"{name} {value:g}" for name, value in zip(["(Intercept)", *names], truth, strict=True)
+        )
+    )
     print(f"\nMore: {args.prog} --help (fit, predict and stream CSV files).")
     return 0
 
@@ -502,7 +508,7 @@ def build_parser(prog=None) -> argparse.ArgumentParser:
         prog=prog,
         description="Generalized linear models by Fisher scoring and FTRL-Proximal logistic "
         "regression. Without a command: a demo on synthetic data.",
-        epilog="CSV commands need pandas and skops: pip install \"skglm-fisher[cli]\".",
+        epilog='CSV commands need pandas and skops: pip install "skglm-fisher[cli]".',
     )
     parser.add_argument("--version", action="version", version=f"skglm-fisher {__version__}")
     parser.set_defaults(run=run_demo)
@@ -515,18 +521,34 @@ def build_parser(prog=None) -> argparse.ArgumentParser:
     )  # fmt: skip
     fit.add_argument("data", metavar="DATA.csv")
     fit.add_argument("--target", required=True, metavar="COL", help="response column")
-    fit.add_argument("--family", default="normal", choices=sorted(_FAMILIES), metavar="F",
-                     help="one of %(choices)s (default: %(default)s)")
-    fit.add_argument("--link", default="auto", choices=sorted(_LINK_NAMES), metavar="L",
-                     help="one of %(choices)s (default: the family's)")
+    fit.add_argument(
+        "--family",
+        default="normal",
+        choices=sorted(_FAMILIES),
+        metavar="F",
+        help="one of %(choices)s (default: %(default)s)",
+    )
+    fit.add_argument(
+        "--link",
+        default="auto",
+        choices=sorted(_LINK_NAMES),
+        metavar="L",
+        help="one of %(choices)s (default: the family's)",
+    )
     fit.add_argument("--power", type=float, default=1.5, help="Tweedie power (default 1.5)")
-    fit.add_argument("--features", metavar="A,B,...",
-                     help="feature columns (default: every column but target, offset, weights)")
+    fit.add_argument(
+        "--features",
+        metavar="A,B,...",
+        help="feature columns (default: every column but target, offset, weights)",
+    )
     fit.add_argument("--categorical", metavar="C1,C2", help="columns to one-hot encode")
     offset = fit.add_mutually_exclusive_group()
     offset.add_argument("--offset", metavar="COL", help="column added to the linear predictor")
-    offset.add_argument("--offset-log", metavar="COL",
-                        help="column whose log is the offset (e.g. exposure with a log link)")
+    offset.add_argument(
+        "--offset-log",
+        metavar="COL",
+        help="column whose log is the offset (e.g. exposure with a log link)",
+    )
     fit.add_argument("--weights", metavar="COL", help="sample (prior) weights column")
     fit.add_argument("--alpha", type=float, default=0.0, help="ridge strength (default 0)")
     fit.add_argument("--save", metavar="MODEL.skops", help="save the fitted model")
@@ -551,14 +573,19 @@ def build_parser(prog=None) -> argparse.ArgumentParser:
     )  # fmt: skip
     stream.add_argument("data", metavar="DATA.csv")
     stream.add_argument("--target", required=True, metavar="COL", help="0/1 label column")
-    stream.add_argument("--features", metavar="A,B,...",
-                        help="feature columns (default: every column but the target)")
+    stream.add_argument(
+        "--features",
+        metavar="A,B,...",
+        help="feature columns (default: every column but the target)",
+    )
     stream.add_argument("--numeric", metavar="C1,C2", help="columns used by value, not hashed")
     stream.add_argument("--hash-bits", type=int, default=20, help="2**bits columns (default 20)")
-    stream.add_argument("--chunksize", type=int, default=10_000,
-                        help="rows read at a time (default 10000)")
-    stream.add_argument("--batch-size", type=int, default=1024,
-                        help="rows per FTRL step (default 1024)")
+    stream.add_argument(
+        "--chunksize", type=int, default=10_000, help="rows read at a time (default 10000)"
+    )
+    stream.add_argument(
+        "--batch-size", type=int, default=1024, help="rows per FTRL step (default 1024)"
+    )
     stream.add_argument("--learning-rate", type=float, default=0.1)
     stream.add_argument("--l1", type=float, default=0.0, help="L1 strength (default 0)")
     stream.add_argument("--l2", type=float, default=0.0, help="L2 strength (default 0)")

@@ -39,8 +39,9 @@ class Run:
     def result(self):
         if self._result is None:
             out, err = self.process.communicate(timeout=120)
-            self._result = subprocess.CompletedProcess(self.process.args,
-                                                       self.process.returncode, out, err)
+            self._result = subprocess.CompletedProcess(
+                self.process.args, self.process.returncode, out, err
+            )
         return self._result
 
 
@@ -252,26 +253,61 @@ BAD_INPUTS = {
     "unknown target": (FIT[:3] + ["claimz"], 1, ["'claimz' not found", "columns: region"]),
     "unknown feature": (FIT + ["--features", "age,height"], 1, ["'height' not found"]),
     "non-numeric feature": (FIT, 1, ["'region' is not numeric", "--categorical region"]),
-    "non-numeric target": (["fit", "{text_target}", "--target", "claims", "--categorical",
-                            "region"], 1, ["'claims' is not numeric", "'many'", "line 2"]),
-    "missing target": (["fit", "{missing_target}", "--target", "claims", "--categorical",
-                        "region"], 1, ["missing value", "line 2"]),
-    "y outside the family": (["fit", "{negative}", "--target", "claims", "--family", "poisson",
-                              "--categorical", "region"], 1, ["Poisson", "[0, inf)"]),
-    "log of a zero offset": (["fit", "{zero_exposure}", "--target", "claims", "--categorical",
-                              "region", "--offset-log", "exposure"], 1,
-                             ["must be positive", "line 2"]),
+    "non-numeric target": (
+        ["fit", "{text_target}", "--target", "claims", "--categorical", "region"],
+        1,
+        ["'claims' is not numeric", "'many'", "line 2"],
+    ),
+    "missing target": (
+        ["fit", "{missing_target}", "--target", "claims", "--categorical", "region"],
+        1,
+        ["missing value", "line 2"],
+    ),
+    "y outside the family": (
+        [
+            "fit",
+            "{negative}",
+            "--target",
+            "claims",
+            "--family",
+            "poisson",
+            "--categorical",
+            "region",
+        ],
+        1,
+        ["Poisson", "[0, inf)"],
+    ),
+    "log of a zero offset": (
+        [
+            "fit",
+            "{zero_exposure}",
+            "--target",
+            "claims",
+            "--categorical",
+            "region",
+            "--offset-log",
+            "exposure",
+        ],
+        1,
+        ["must be positive", "line 2"],
+    ),
     "unreadable model": (["predict", "{garbage}", "{claims}"], 1, ["cannot read model"]),
     "model is a csv": (["predict", "{claims}", "{claims}"], 1, ["cannot read model"]),
-    "offset column missing": (["predict", "{model}", "{no_exposure}"], 1,
-                              ["--offset-log exposure", "no column 'exposure'"]),
+    "offset column missing": (
+        ["predict", "{model}", "{no_exposure}"],
+        1,
+        ["--offset-log exposure", "no column 'exposure'"],
+    ),
     "unknown level": (["predict", "{model}", "{new_level}"], 1, ["'west'", "not fitted on"]),
     "stream target not 0/1": (["stream", "{counts}", "--target", "claims"], 1, ["0/1"]),
     "bad family": (FIT[:4] + ["--family", "poison"], 2, ["invalid choice: 'poison'"]),
     "missing --target": (["fit", "{claims}"], 2, ["--target"]),
     "both offsets": (FIT + ["--offset", "age", "--offset-log", "exposure"], 2, ["not allowed"]),
-    "bad chunk size": (["stream", "{counts}", "--target", "claims", "--chunksize", "0"], 2,
-                       ["--chunksize"]),
+    "bad chunk size": (
+        ["stream", "{counts}", "--target", "claims", "--chunksize", "0"],
+        2,
+        ["--chunksize"],
+    ),
 }
 
 
