@@ -66,7 +66,7 @@ print(f"|Σ_j (B e_j)(B e_j)ᵀ - F| = {np.abs(replicated - fisher).max():.1e}")
 
 # %%
 # A GLM under a non-canonical link: the Hessian depends on ``y`` and can be negative
-# ---------------------------------------------------------------------------------
+# -----------------------------------------------------------------------------------
 # Under its canonical link a GLM loss is a *natural-parameter* loss and ``H = F``. Least
 # squares on a log scale (a normal response with a log link, ``mu = exp(eta)``) is not: per row
 # ``F = mu²`` while ``H = mu (2 mu - y)``, negative whenever ``y > 2 mu``. Averaged over

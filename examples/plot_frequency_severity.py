@@ -133,7 +133,7 @@ for ax, model, truth, title in [
     ax.set_title(title)
     ax.set_yticks(rows, names)
     ax.set_xlabel("coefficient (log scale of the mean)")
-axes[0].legend(loc="lower right")
+axes[0].legend(loc="upper left")
 plt.tight_layout()
 plt.show()
 
