@@ -332,12 +332,8 @@ def run_demo(args):
     print(f"skglm-fisher {__version__}: a Poisson GLM fitted by Fisher scoring on "
           f"{n_samples:,} synthetic policies, with log(exposure) as offset.\n")  # fmt: skip
     print(model.summary(feature_names=names))
-    print(
-        "\nTrue coefficients: "
-        + ", ".join(
-            f"{name} {value:g}" for name, value in zip(["(Intercept)", *names], truth, strict=True)
-        )
-    )
+    pairs = zip(["(Intercept)", *names], truth, strict=True)
+    print("\nTrue coefficients: " + ", ".join(f"{name} {value:g}" for name, value in pairs))
     print(f"\nMore: {args.prog} --help (fit, predict and stream CSV files).")
     return 0
 
@@ -519,28 +515,12 @@ def build_parser(prog=None) -> argparse.ArgumentParser:
         description="Fit FisherScoringGLM to a CSV file and print R's summary table. "
         "Categorical columns are one-hot encoded with their first level dropped.",
     )  # fmt: skip
-    fit.add_argument("data", metavar="DATA.csv")
-    fit.add_argument("--target", required=True, metavar="COL", help="response column")
-    fit.add_argument(
-        "--family",
-        default="normal",
-        choices=sorted(_FAMILIES),
-        metavar="F",
-        help="one of %(choices)s (default: %(default)s)",
-    )
-    fit.add_argument(
-        "--link",
-        default="auto",
-        choices=sorted(_LINK_NAMES),
-        metavar="L",
-        help="one of %(choices)s (default: the family's)",
-    )
+    _add_data_arguments(fit, "response column", "every column but target, offset, weights")
+    fit.add_argument("--family", default="normal", choices=sorted(_FAMILIES), metavar="F",
+                     help="one of %(choices)s (default: %(default)s)")  # fmt: skip
+    fit.add_argument("--link", default="auto", choices=sorted(_LINK_NAMES), metavar="L",
+                     help="one of %(choices)s (default: the family's)")  # fmt: skip
     fit.add_argument("--power", type=float, default=1.5, help="Tweedie power (default 1.5)")
-    fit.add_argument(
-        "--features",
-        metavar="A,B,...",
-        help="feature columns (default: every column but target, offset, weights)",
-    )
     fit.add_argument("--categorical", metavar="C1,C2", help="columns to one-hot encode")
     offset = fit.add_mutually_exclusive_group()
     offset.add_argument("--offset", metavar="COL", help="column added to the linear predictor")
@@ -551,7 +531,6 @@ def build_parser(prog=None) -> argparse.ArgumentParser:
     )
     fit.add_argument("--weights", metavar="COL", help="sample (prior) weights column")
     fit.add_argument("--alpha", type=float, default=0.0, help="ridge strength (default 0)")
-    fit.add_argument("--save", metavar="MODEL.skops", help="save the fitted model")
     fit.set_defaults(run=run_fit)
 
     predict = commands.add_parser(
@@ -571,13 +550,7 @@ def build_parser(prog=None) -> argparse.ArgumentParser:
         "--numeric columns enter by value. Each batch is scored before it is learned from "
         "(progressive validation).",
     )  # fmt: skip
-    stream.add_argument("data", metavar="DATA.csv")
-    stream.add_argument("--target", required=True, metavar="COL", help="0/1 label column")
-    stream.add_argument(
-        "--features",
-        metavar="A,B,...",
-        help="feature columns (default: every column but the target)",
-    )
+    _add_data_arguments(stream, "0/1 label column", "every column but the target")
     stream.add_argument("--numeric", metavar="C1,C2", help="columns used by value, not hashed")
     stream.add_argument("--hash-bits", type=int, default=20, help="2**bits columns (default 20)")
     stream.add_argument(
@@ -589,9 +562,17 @@ def build_parser(prog=None) -> argparse.ArgumentParser:
     stream.add_argument("--learning-rate", type=float, default=0.1)
     stream.add_argument("--l1", type=float, default=0.0, help="L1 strength (default 0)")
     stream.add_argument("--l2", type=float, default=0.0, help="L2 strength (default 0)")
-    stream.add_argument("--save", metavar="MODEL.skops", help="save the learned model")
     stream.set_defaults(run=run_stream)
     return parser
+
+
+def _add_data_arguments(command, target_help, default_features):
+    """The arguments ``fit`` and ``stream`` share: the data, target, features and --save."""
+    command.add_argument("data", metavar="DATA.csv")
+    command.add_argument("--target", required=True, metavar="COL", help=target_help)
+    command.add_argument("--features", metavar="A,B,...",
+                         help=f"feature columns (default: {default_features})")  # fmt: skip
+    command.add_argument("--save", metavar="MODEL.skops", help="save the model")
 
 
 def _first_line(exc) -> str:
