@@ -67,23 +67,20 @@ print(
 
 # %%
 # Coefficients with their 95% confidence intervals (``summary().ci_lower``/``ci_upper``), and
-# the values the data were drawn from. The features have different scales, so the axis is
-# logarithmic away from zero.
+# the values the data were drawn from. The features have different scales, so each is shown as
+# the change in log-odds for one standard deviation of its feature.
 table = model.summary(feature_names=names)
+scale = X_train.std(axis=0)
 fig, ax = plt.subplots(figsize=(6, 3))
 rows = np.arange(len(names))
-ax.errorbar(
-    table.estimate[1:],
-    rows,
-    xerr=[table.estimate[1:] - table.ci_lower[1:], table.ci_upper[1:] - table.estimate[1:]],
-    fmt="o",
-    label="estimate, 95% interval",
-)
-ax.plot(true_coef, rows, "x", color="k", label="truth")
+estimate = table.estimate[1:] * scale
+error = [estimate - table.ci_lower[1:] * scale, table.ci_upper[1:] * scale - estimate]
+ax.errorbar(estimate, rows, xerr=error, fmt="o", capsize=3, label="estimate, 95% interval")
+ax.plot(true_coef * scale, rows, "x", color="k", label="truth")
 ax.axvline(0, color="grey", lw=0.5)
 ax.set_yticks(rows, names)
-ax.set_xscale("symlog", linthresh=0.05)
-ax.legend(loc="lower right")
+ax.set_xlabel("change in log-odds per standard deviation")
+ax.legend(loc="center")
 plt.tight_layout()
 plt.show()
 
