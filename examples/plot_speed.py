@@ -5,7 +5,7 @@ Fit time against scikit-learn and statsmodels
 A small, quick version of ``benchmarks/bench_glm.py``: the time to fit an unpenalised Poisson
 GLM on ``n × 20`` dense Gaussian features, for :class:`~skglm_fisher.FisherScoringGLM`,
 scikit-learn's ``PoissonRegressor(solver='newton-cholesky')`` and statsmodels' ``GLM``, each at
-its default tolerance, best of five runs.
+its default tolerance, best of three runs.
 
 BLAS is held to one thread for the peers: on problems this small, a multi-threaded BLAS on a
 two-core machine is often slower than one thread (and erratic when the cores are shared).
@@ -28,7 +28,7 @@ from threadpoolctl import threadpool_limits
 from skglm_fisher import FisherScoringGLM
 
 
-def best_of(fit, repeats=5):
+def best_of(fit, repeats=3):
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -69,7 +69,7 @@ fig, ax = plt.subplots()
 for name, values in seconds.items():
     ax.loglog(sizes, values, "o-", label=name)
 ax.set_xlabel("rows (20 features)")
-ax.set_ylabel("fit time, best of 5 [s]")
+ax.set_ylabel("fit time, best of 3 [s]")
 ax.legend()
 plt.show()
 
