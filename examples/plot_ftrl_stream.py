@@ -47,6 +47,7 @@ for batch_size in (1, 64, 512):
 ax.set_xlabel("rows learned")
 ax.set_ylabel("log-loss of the next chunk")
 ax.legend()
+plt.show()
 
 # %%
 # The L1 penalty sets the weights of rare or uninformative columns to exactly zero; the model

@@ -67,6 +67,7 @@ frequency = frequency.div(frequency.pop("exposure"), axis=0).loc[["0-2", "3-5", 
 ax = frequency.plot.bar(rot=0)
 ax.set_ylabel("claims per policy-year")
 plt.tight_layout()
+plt.show()
 
 # %%
 # The deviance explained (D², the ``score``) and the dispersion check: for a well specified

@@ -32,6 +32,7 @@ fig, ax = plt.subplots()
 ax.semilogy(range(1, 7), changes, marker="o")
 ax.set_xlabel("Fisher scoring step")
 ax.set_ylabel("||coefficient change||")
+plt.show()
 
 # %%
 # The same fit in one call, and with the probit and complementary log-log links.

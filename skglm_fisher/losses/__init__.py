@@ -3,7 +3,7 @@
 A numpy port of the loss objects of K-FAC (``tensorflow/contrib/kfac``): each loss knows its
 value, gradient, Fisher and Hessian (as products, factors ``B`` with ``B Bᵀ = F`` and replicated
 one-hot columns of ``B``) and can sample targets from its own distribution. The conventions are
-in :mod:`skglm_fisher.losses._base`; losses are summed over the batch, never averaged.
+in the docstring of ``skglm_fisher.losses._base``; losses are summed over the batch, never averaged.
 
 :class:`GLMNegativeLogProbLoss` is the loss of every :mod:`skglm_fisher.glm` family in the linear
 predictor; Fisher scoring (:func:`skglm_fisher.glm.fit_one_step`) takes its weights and working

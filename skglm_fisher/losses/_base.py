@@ -267,7 +267,7 @@ class NaturalParamsNegativeLogProbLoss(NegativeLogProbLoss):
 
 
 class DistributionNegativeLogProbLoss(NegativeLogProbLoss):
-    """A negative log-likelihood defined by a distribution object, :attr:`dist`.
+    """A negative log-likelihood defined by a distribution object, ``dist``.
 
     ``dist`` provides ``log_prob(x)`` (elementwise or per row), ``sample(seed)`` and ``mean()``;
     the loss sums ``-log_prob`` over the batch and samples from ``dist``.

@@ -158,7 +158,7 @@ class Ftrl:
         Returns
         -------
         int
-            The new value of :attr:`iterations`.
+            The new value of ``iterations``.
         """
         hyper = self._hyper()
         for grad, var in grads_and_vars:
