@@ -87,6 +87,7 @@ PUBLIC_MODULES = (
     "skglm_fisher.heads",
     "skglm_fisher.optim",
     "skglm_fisher.gradients",
+    "skglm_fisher.exceptions",
 )
 
 logger = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 
 from skglm_fisher import FisherScoringGLM, FTRLLogisticRegression, __version__
-from skglm_fisher._glm import _FAMILIES, _LINK_NAMES
+from skglm_fisher._glm_inputs import FAMILIES, LINK_NAMES
 
 __all__ = ["main"]
 
@@ -516,9 +516,9 @@ def build_parser(prog=None) -> argparse.ArgumentParser:
         "Categorical columns are one-hot encoded with their first level dropped.",
     )  # fmt: skip
     _add_data_arguments(fit, "response column", "every column but target, offset, weights")
-    fit.add_argument("--family", default="normal", choices=sorted(_FAMILIES), metavar="F",
+    fit.add_argument("--family", default="normal", choices=sorted(FAMILIES), metavar="F",
                      help="one of %(choices)s (default: %(default)s)")  # fmt: skip
-    fit.add_argument("--link", default="auto", choices=sorted(_LINK_NAMES), metavar="L",
+    fit.add_argument("--link", default="auto", choices=sorted(LINK_NAMES), metavar="L",
                      help="one of %(choices)s (default: the family's)")  # fmt: skip
     fit.add_argument("--power", type=float, default=1.5, help="Tweedie power (default 1.5)")
     fit.add_argument("--categorical", metavar="C1,C2", help="columns to one-hot encode")
