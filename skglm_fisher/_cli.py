@@ -375,7 +375,8 @@ def run_fit(args):
 
     glm = FisherScoringGLM(family=args.family, link=args.link, power=args.power, alpha=args.alpha)
     pipeline = Pipeline([("encode", _encoder(spec)), ("glm", glm)])
-    pipeline.fit(X, y, glm__sample_weight=weights, glm__offset=offset)
+    response = _pandas().Series(y, name=args.target)  # names the response in the summary
+    pipeline.fit(X, response, glm__sample_weight=weights, glm__offset=offset)
     print(glm.summary(feature_names=_coefficient_names(pipeline.named_steps["encode"], spec)))
     if args.save:
         _save({**_header("glm", args.target), **spec, "model": pipeline}, args.save)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,10 +16,12 @@ from skglm_fisher._glm_inputs import (
     FitData,
     check_offset,
     family_from_params,
+    split_offset_column,
     validate_fit_data,
     validate_predict_data,
 )
-from skglm_fisher._inference import CoefficientTable, glm_statistics, information_criteria
+from skglm_fisher._glm_results import GLMResultsMixin, _check_level
+from skglm_fisher._inference import glm_statistics
 from skglm_fisher._persistence import VersionStampMixin
 from skglm_fisher._sklearn_compat import (
     Interval,
@@ -26,6 +29,7 @@ from skglm_fisher._sklearn_compat import (
     _check_sample_weight,
     _fit_context,
 )
+from skglm_fisher.exceptions import MissingOffsetWarning
 from skglm_fisher.glm._design import is_dask_array, make_design
 from skglm_fisher.glm._families import ExponentialFamily
 from skglm_fisher.glm._links import Link
@@ -41,7 +45,7 @@ from skglm_fisher.glm._start import null_model_deviance
 __all__ = ["FisherScoringGLM"]
 
 
-class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
+class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseEstimator):
     """Generalized linear model fitted by penalised Fisher scoring (IRLS).
 
     Minimises scikit-learn's GLM objective
@@ -108,6 +112,12 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
         n/(n - p)).
     warm_start : bool, default=False
         Start ``fit`` from the previous solution.
+    offset_column : str or int, default=None
+        A column of ``X`` (a name for pandas input, else a position) holding the offset: it is
+        used as the offset in ``fit``, ``partial_fit``, ``predict`` and ``score`` and left out
+        of the design, so that scorers, cross-validation and grid search see offset-correct
+        predictions without passing ``offset`` anywhere. ``n_features_in_`` and
+        ``feature_names_in_`` describe the remaining columns.
     verbose : int, default=0
         Print the penalised deviance and decrement at each iteration.
 
@@ -140,6 +150,11 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
         Rank of the unpenalised Fisher information (the number of identified coefficients).
     df_resid_ : int
         ``n_obs - rank_`` with ``n_obs`` the rows of positive weight.
+    use_t_ : bool
+        Whether the dispersion is estimated, so that coefficient tests and intervals use the
+        t distribution with ``df_resid_`` degrees of freedom (else the normal).
+    test_statistics_, p_values_ : ndarray of shape (n_params,)
+        Estimate over standard error, and its two-sided p-value (see :meth:`conf_int`).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Defined when ``X`` has string column names.
@@ -184,6 +199,7 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
         ],  # fmt: skip
         "cov_type": [StrOptions({"nonrobust", "HC0", "HC1"})],
         "warm_start": ["boolean"],
+        "offset_column": [str, Interval(Integral, None, None, closed="neither"), None],
         "verbose": ["verbose"],
     }
 
@@ -202,6 +218,7 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
         dispersion=None,
         cov_type="nonrobust",
         warm_start=False,
+        offset_column=None,
         verbose=0,
     ):
         self.family = family
@@ -217,6 +234,7 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
         self.dispersion = dispersion
         self.cov_type = cov_type
         self.warm_start = warm_start
+        self.offset_column = offset_column
         self.verbose = verbose
 
     # ---------------------------------------------------------------------------------------
@@ -244,6 +262,7 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
         """
         with unchanged_on_error(self):
             family = self._get_family()
+            X, offset = split_offset_column(X, offset, self.offset_column)
             data = validate_fit_data(self, X, y, sample_weight, offset, True, family)
             coef0 = None
             q = data.design.n_features + self.fit_intercept
@@ -256,6 +275,8 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
             has_offset = offset is not None
             self._null_stream_ = start_null_stream(result, family, self.fit_intercept,
                                                    has_offset).to_array()  # fmt: skip
+            self._fitted_offset_ = has_offset and not _all_zero(offset)
+            self.response_name_ = _response_name(y)
             self._stream_key_ = repr(family) + f"/{self.fit_intercept}"
         return self
 
@@ -315,6 +336,7 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
                     "family, link and fit_intercept must not change between partial_fit calls "
                     f"(fitted with {self._stream_key_!r}); call fit to start a new model."
                 )
+            X, offset = split_offset_column(X, offset, self.offset_column)
             data = validate_fit_data(self, X, y, sample_weight, offset, False, family)
             total = FitData(data.design, self.n_obs_ + data.n_obs,
                             self.sum_sample_weight_ + data.sum_weights, data.dtype)  # fmt: skip
@@ -330,6 +352,7 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
             result, null = recursive_update(problem, totals)
             self._attach(result, family, total, None)
             self._null_stream_ = null.to_array()
+            self._fitted_offset_ |= offset is not None and not _all_zero(offset)
         return self
 
     def _problem(self, data, family, penalty, null_model=True):
@@ -386,6 +409,10 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
         self.aliased_ = result.aliased
         self.rank_ = statistics.rank
         self.df_resid_ = statistics.df_resid
+        self.use_t_ = bool(
+            isinstance(self.dispersion, str)
+            or (self.dispersion is None and family.has_free_dispersion)
+        )
         self.n_obs_ = int(data.n_obs)
         self.sum_sample_weight_ = float(data.sum_weights)
         self._meat_ = result.meat
@@ -401,47 +428,105 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
     # ---------------------------------------------------------------------------------------
     # Prediction
     # ---------------------------------------------------------------------------------------
-    def linear_predictor(self, X, offset=None):
+    def linear_predictor(self, X, offset=None, return_std=False):
         """``X @ coef_ + intercept_ + offset``.
 
         Parameters
         ----------
         X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            With the offset column when ``offset_column`` is set.
         offset : array-like of shape (n_samples,), default=None
+        return_std : bool, default=False
+            Also return the standard error of the linear predictor, ``sqrt(x Cov xᵀ)`` with
+            ``Cov = covariance_matrix_`` (not for Dask input).
 
         Returns
         -------
         eta : ndarray of shape (n_samples,)
             A Dask array for Dask input.
+        eta_std : ndarray of shape (n_samples,)
+            Only with ``return_std``.
         """
         check_is_fitted(self)
+        X, offset = split_offset_column(X, offset, self.offset_column)
         X = validate_predict_data(self, X)
-        coef = self.coef_ if is_dask_array(X) else self.coef_.astype(X.dtype, copy=False)
+        if offset is None and self._fitted_offset_:
+            warnings.warn(
+                "This model was fitted with an offset, and none is given: the predictions are "
+                "at offset 0 (for a log-exposure offset, the rate per unit of exposure). Pass "
+                "offset=..., or set offset_column so that the offset travels with X; filter "
+                "MissingOffsetWarning if the rate is what you want.",
+                MissingOffsetWarning,
+                stacklevel=3,
+            )
+        dask = is_dask_array(X)
+        coef = self.coef_ if dask else self.coef_.astype(X.dtype, copy=False)
         eta = X @ coef
-        if not is_dask_array(eta):
+        if not dask:
             eta = np.asarray(eta).ravel()
         eta = eta + X.dtype.type(self.intercept_)
         offset = check_offset(offset, X.shape[0])
-        return eta if offset is None else eta + offset.astype(X.dtype, copy=False)
+        if offset is not None:
+            eta = eta + (offset if dask else offset.astype(X.dtype, copy=False))
+        if not return_std:
+            return eta
+        if dask:
+            raise ValueError("return_std is not available for Dask arrays; compute the rows.")
+        return eta, self._linear_predictor_std(X)
 
-    def predict(self, X, offset=None):
+    def predict(self, X, offset=None, return_std=False):
         """Predicted mean ``inverse_link(linear_predictor(X, offset))`` (response scale).
 
         Parameters
         ----------
         X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
         offset : array-like of shape (n_samples,), default=None
+        return_std : bool, default=False
+            Also return the standard error of the predicted mean by the delta method,
+            ``|d mu / d eta| · eta_std`` (statsmodels' ``mean_se``).
 
         Returns
         -------
         mu : ndarray of shape (n_samples,)
+        mu_std : ndarray of shape (n_samples,)
+            Only with ``return_std``.
         """
-        eta = self.linear_predictor(X, offset)
         family = self._get_family()
-        if is_dask_array(eta):
-            return eta.map_blocks(family.mean, dtype=eta.dtype)
+        if not return_std:
+            eta = self.linear_predictor(X, offset)
+            if is_dask_array(eta):
+                return eta.map_blocks(family.mean, dtype=eta.dtype)
+            with np.errstate(over="ignore"):
+                return family.mean(eta)
+        eta, eta_std = self.linear_predictor(X, offset, return_std=True)
         with np.errstate(over="ignore"):
-            return family.mean(eta)
+            return family.mean(eta), np.abs(family.grad_mean(eta)) * eta_std
+
+    def predict_interval(self, X, offset=None, level=0.95):
+        """Confidence intervals for the mean of new rows, on the response scale.
+
+        Wald intervals on the linear predictor, mapped through the inverse link (statsmodels'
+        ``get_prediction(...).conf_int()``): they respect the mean's range (positive under a
+        log link, within [0, 1] under a logit), unlike ``mu ± q·mu_std``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        offset : array-like of shape (n_samples,), default=None
+        level : float, default=0.95
+
+        Returns
+        -------
+        intervals : ndarray of shape (n_samples, 2)
+            Lower and upper bounds of the mean.
+        """
+        eta, eta_std = self.linear_predictor(X, offset, return_std=True)
+        quantile = self._reference_distribution().ppf(0.5 + _check_level(level) / 2)
+        family = self._get_family()
+        with np.errstate(over="ignore"):
+            bounds = np.column_stack([family.mean(eta - quantile * eta_std),
+                                      family.mean(eta + quantile * eta_std)])  # fmt: skip
+        return np.sort(bounds, axis=1)  # a decreasing link swaps them
 
     def score(self, X, y, sample_weight=None, offset=None):
         """D², the fraction of deviance explained: ``1 - D(y, mu) / D(y, mu_null)``.
@@ -461,6 +546,7 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
         score : float
         """
         family = self._get_family()
+        X, offset = split_offset_column(X, offset, self.offset_column)
         mu = self.predict(X, offset)
         y = check_array(y, ensure_2d=False, dtype=np.float64)
         family.check_response(y)
@@ -476,67 +562,28 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
     # ---------------------------------------------------------------------------------------
     # Statistics
     # ---------------------------------------------------------------------------------------
-    @property
-    def llf(self) -> float:
-        """Log-likelihood at the estimated dispersion, as statsmodels' ``GLMResults.llf``.
-
-        Normal-identity uses the concentrated likelihood (dispersion ``deviance / n``); Poisson,
-        binomial and negative binomial ignore the dispersion.
-        """
-        check_is_fitted(self)
-        return self.llf_
-
-    @property
-    def aic(self) -> float:
-        """``-2·llf + 2·rank`` (statsmodels; R's ``AIC`` adds 2 for an estimated dispersion)."""
-        check_is_fitted(self)
-        return float(information_criteria(self.llf_, self.rank_, self.n_obs_)[0])
-
-    @property
-    def bic(self) -> float:
-        """``-2·llf + rank·log(n_obs)`` (statsmodels' ``bic_llf``)."""
-        check_is_fitted(self)
-        return float(information_criteria(self.llf_, self.rank_, self.n_obs_)[1])
-
-    def summary(self, level=0.95, feature_names=None) -> CoefficientTable:
-        """Coefficient table like R's ``summary.glm``: estimate, standard error, z or t value
-        (t when the dispersion is estimated), p-value and confidence interval; aliased
-        coefficients are shown as ``NA``.
-
-        Parameters
-        ----------
-        level : float, default=0.95
-            Confidence level of the intervals.
-        feature_names : list of str, optional
-            Row names; ``feature_names_in_`` (or ``x0, x1, ...``) by default. Useful when the
-            model was fitted on the sparse output of a transformer.
-
-        Returns
-        -------
-        table : CoefficientTable
-            Prints as a table; ``table.to_frame()`` gives a pandas DataFrame.
-        """
-        check_is_fitted(self)
-        family = self._get_family()
+    def _parameter_names(self, feature_names=None):
         names = getattr(self, "feature_names_in_", None) if feature_names is None else feature_names
         names = list(names) if names is not None else [f"x{i}" for i in range(self.n_features_in_)]
         if len(names) != self.n_features_in_:
             raise ValueError(f"Expected {self.n_features_in_} feature names; got {len(names)}.")
-        if self.fit_intercept:
-            names = ["(Intercept)"] + names
-        estimated = isinstance(self.dispersion, str) or (
-            self.dispersion is None and family.has_free_dispersion
-        )
-        header = [
-            f"Family: {family.name}, link: {family.link.name}",
-            f"Dispersion: {self.dispersion_:.6g}" + (" (estimated)" if estimated else ""),
+        return ["(Intercept)"] + names if self.fit_intercept else names
+
+    def _summary_header(self):
+        family = self._get_family()
+        response = f"; response: {self.response_name_}" if self.response_name_ else ""
+        df_model = self.rank_ - int(self.fit_intercept and not self.aliased_[0])
+        dispersion = f"{self.dispersion_:.6g}" + (" (estimated)" if self.use_t_ else "")
+        return [
+            f"Family: {family.name}, link: {family.link.name}{response}",
+            f"Observations: {self.n_obs_}; Df model: {df_model}; Df residuals: {self.df_resid_}",
+            f"Dispersion: {dispersion}; covariance: {self.cov_type}",
+            f"Log-likelihood: {self.llf_:.6g}; AIC: {self.aic:.6g}; BIC: {self.bic:.6g}",
             f"Null deviance: {self.null_deviance_:.6g}; residual deviance: "
-            f"{self.deviance_:.6g} on {self.df_resid_} degrees of freedom",
-            f"AIC: {self.aic:.6g}; Fisher scoring iterations: {self.n_iter_}",
+            f"{self.deviance_:.6g} on {self.df_resid_} degrees of freedom; Pearson chi2: "
+            f"{self.pearson_chi2_:.6g}",
+            f"Fisher scoring iterations: {self.n_iter_}",
         ]
-        return CoefficientTable(names, self._coefficients(), self.std_errors_, use_t=estimated,
-                                df_resid=self.df_resid_, level=level, header=header,
-                                aliased=self.aliased_)  # fmt: skip
 
     # ---------------------------------------------------------------------------------------
     # scikit-learn plumbing
@@ -553,3 +600,12 @@ class FisherScoringGLM(VersionStampMixin, RegressorMixin, BaseEstimator):
         positive_link = link is not None and link.inverse_range[0] >= 0
         tags.target_tags.positive_only = bool(low >= 0 or positive_link)
         return tags
+
+
+def _all_zero(offset) -> bool:
+    return not is_dask_array(offset) and not np.any(np.asarray(offset))
+
+
+def _response_name(y):
+    name = getattr(y, "name", None)
+    return str(name) if name is not None else None

@@ -27,7 +27,8 @@ from skglm_fisher.glm._links import get_link
 from skglm_fisher.glm._tweedie import Tweedie
 
 __all__ = ["FAMILIES", "LINK_NAMES", "FitData", "check_magnitudes", "check_offset",
-           "family_from_params", "validate_fit_data", "validate_predict_data"]  # fmt: skip
+           "family_from_params", "split_offset_column", "validate_fit_data",
+           "validate_predict_data"]  # fmt: skip
 
 FAMILIES = {
     "normal": lambda link, power: Normal(1.0, link or "identity"),
@@ -70,6 +71,52 @@ def check_offset(offset, n_samples):
     if offset.ndim != 1 or offset.shape[0] != n_samples:
         raise ValueError(f"offset has shape {offset.shape}; expected ({n_samples},).")
     return offset
+
+
+def split_offset_column(X, offset, column):
+    """``(X without the offset column, offset)`` for ``offset_column=column`` (None: as given).
+
+    ``column`` is a name for pandas input, else a position (negative from the end).
+    """
+    if column is None:
+        return X, offset
+    if offset is not None:
+        raise ValueError(
+            f"offset is given and offset_column={column!r} is set; pass one of the two."
+        )
+    if hasattr(X, "columns"):  # pandas
+        names = list(X.columns)
+        if isinstance(column, str):
+            if column not in names:
+                raise ValueError(f"offset_column {column!r} is not a column of X.")
+            position = names.index(column)
+        else:
+            position = _position(column, len(names))
+        offset = np.asarray(X.iloc[:, position], dtype=np.float64)
+        return X.drop(columns=X.columns[position]), offset
+    if isinstance(column, str):
+        raise ValueError(
+            f"offset_column={column!r} is a name, but X has no column names; use a position."
+        )
+    shape = getattr(X, "shape", None)
+    if shape is None or len(shape) != 2:
+        X = np.asarray(X)
+        shape = X.shape
+        if X.ndim != 2:
+            raise ValueError(f"Expected a 2-dimensional X; got shape {shape}.")
+    position = _position(column, shape[1])
+    keep = np.ones(shape[1], dtype=bool)
+    keep[position] = False
+    if hasattr(X, "tocsc"):  # scipy.sparse
+        offset = np.asarray(X.tocsc()[:, [position]].toarray(), dtype=np.float64).ravel()
+        return X.tocsc()[:, keep].tocsr(), offset
+    return X[:, keep], X[:, position]
+
+
+def _position(column, n_columns):
+    if not -n_columns <= column < n_columns:
+        raise ValueError(f"offset_column={column} is out of range for X of {n_columns} columns.")
+    return column % n_columns
 
 
 @dataclass

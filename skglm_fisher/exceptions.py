@@ -10,6 +10,7 @@ True
 
 __all__ = [
     "BoundaryFitWarning",
+    "MissingOffsetWarning",
     "PerfectSeparationWarning",
     "SingularInformationWarning",
 ]
@@ -25,3 +26,7 @@ class BoundaryFitWarning(UserWarning):
 
 class PerfectSeparationWarning(BoundaryFitWarning):
     """Fitted probabilities reached 0 or 1: the classes are (quasi-)separated."""
+
+
+class MissingOffsetWarning(UserWarning):
+    """A model fitted with an offset predicts without one (at offset 0)."""
