@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from skglm_fisher.glm._blas import single_threaded_blas
 from skglm_fisher.glm._gram import OneHotStructure, one_hot_structure
 
-__all__ = ["make_design", "LocalDesign", "DaskDesign", "is_dask_array", "single_threaded_blas"]
+__all__ = ["make_design", "LocalDesign", "is_dask_array", "single_threaded_blas"]
 
 #: Bytes of ``X`` in one row block.
 BLOCK_BYTES = 1 << 21
@@ -259,6 +259,11 @@ class LocalDesign:
             return self.n_samples, float(self.n_samples)
         return int(np.count_nonzero(sample_weight > 0)), float(sample_weight.sum())
 
+    def weighted_sums(self) -> tuple[float, float]:
+        """``(Σ s·y, Σ s)``."""
+        y, _, s = self.rows
+        return (float(y.sum()), float(y.size)) if s is None else (float(s @ y), float(s.sum()))
+
     def _slices(self, start, stop):
         return [None if v is None else v[start:stop] for v in self.rows]
 
@@ -282,97 +287,11 @@ class LocalDesign:
             return reduce(add, [f.result() for f in futures])
 
 
-def _validate_block(block, y, offset, sample_weight, family):
-    """Check one Dask block; return ``[rows of positive weight, sum of weights]``."""
-    X = block.X
-    values = X.data if sp.issparse(X) else X
-    if not np.all(np.isfinite(values)):
-        raise ValueError("Input X contains NaN or infinity.")
-    family.check_response(y)
-    if offset is not None and not np.all(np.isfinite(offset)):
-        raise ValueError("offset contains NaN or infinity.")
-    if sample_weight is None:
-        return np.array([y.shape[0], y.shape[0]], dtype=float)
-    if np.any(sample_weight < 0) or not np.all(np.isfinite(sample_weight)):
-        raise ValueError("sample_weight must be finite and non-negative.")
-    return np.array([np.sum(sample_weight > 0), sample_weight.sum()], dtype=float)
-
-
-def _dask_block_apply(fn, X, y, offset, sample_weight, args):
-    """Run ``fn`` on one in-memory Dask block (a local design of a single block)."""
-    design = LocalDesign(X, y, offset, sample_weight, n_threads=1, one_hot=False)
-    design._bounds = [(0, design.n_samples)]
-    return design.map_reduce(fn, *args)
-
-
-class DaskDesign:
-    """A ``dask.array`` design chunked by rows: each pass is one Dask graph whose per-block
-    results (Grams, scores, deviances) are summed, so ``X`` never leaves its workers.
-
-    Persist ``X`` (``X.persist()``) before fitting if it is computed from other arrays; each
-    Fisher scoring iteration reads every block once.
-    """
-
-    def __init__(self, X, y=None, offset=None, sample_weight=None):
-        import dask.array as da
-
-        if X.ndim != 2:
-            raise ValueError(f"Expected a 2-dimensional dask array; got {X.ndim} dimensions.")
-        if len(X.chunks[1]) != 1:
-            X = X.rechunk({1: -1})
-        self.X = X
-        self.n_samples, self.n_features = (int(d) for d in X.shape)
-        self.dtype = X.dtype
-        self.structure = None
-        self.n_threads = 1
-        self._row_chunks = X.chunks[0]
-        self._x_blocks = X.to_delayed().ravel().tolist()
-        self.rows = (y, offset, sample_weight)
-        self._row_blocks = []
-        for v in self.rows:
-            if v is None:
-                self._row_blocks.append([None] * len(self._x_blocks))
-                continue
-            v = da.asarray(v).rechunk((self._row_chunks,))
-            self._row_blocks.append(v.to_delayed().ravel().tolist())
-
-    @property
-    def blocks(self):
-        bounds = np.concatenate([[0], np.cumsum(self._row_chunks)])
-        return list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
-
-    def with_rows(self, y=None, offset=None, sample_weight=None):
-        return DaskDesign(self.X, y, offset, sample_weight)
-
-    def without_columns(self) -> DaskDesign:
-        """The same rows with no columns (for the intercept-only model)."""
-        return DaskDesign(self.X[:, :0], *self.rows)
-
-    def finish_gram(self, part, intercept: bool):
-        return part
-
-    def row_totals(self, family) -> tuple[int, float]:
-        """``(rows of positive weight, sum of the weights)``, validating every block on its
-        worker (finite ``X`` and offset, ``y`` in the family's domain, valid weights)."""
-        n_obs, sum_weights = self.map_reduce(_validate_block, family)
-        if not sum_weights > 0:
-            raise ValueError("sample_weight must have at least one positive entry.")
-        return int(n_obs), float(sum_weights)
-
-    def map_reduce(self, fn, *args):
-        import dask
-
-        ys, offsets, weights = self._row_blocks
-        parts = [
-            dask.delayed(_dask_block_apply)(fn, xb, yb, ob, wb, args)
-            for xb, yb, ob, wb in zip(self._x_blocks, ys, offsets, weights, strict=True)
-        ]
-        total = dask.delayed(lambda *p: reduce(add, p))(*parts)
-        return total.compute()
-
-
 def make_design(X, y=None, offset=None, sample_weight=None, *, n_threads=None):
-    """The design view of ``X``: :class:`DaskDesign` for Dask arrays, else :class:`LocalDesign`."""
+    """The design view of ``X``: a :class:`~skglm_fisher.glm._dask_design.DaskDesign` for Dask
+    arrays, else a :class:`LocalDesign`."""
     if is_dask_array(X):
+        from skglm_fisher.glm._dask_design import DaskDesign  # it builds on LocalDesign
+
         return DaskDesign(X, y, offset, sample_weight)
     return LocalDesign(X, y, offset, sample_weight, n_threads=n_threads)

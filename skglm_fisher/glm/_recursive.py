@@ -30,7 +30,6 @@ from skglm_fisher.glm._blas import single_threaded_blas
 from skglm_fisher.glm._linalg import cholesky_factor, qr_factor
 from skglm_fisher.glm._passes import deviance_pass
 from skglm_fisher.glm._solver import IRLSProblem, IRLSResult, IRLSSolver, QuadraticPenalty
-from skglm_fisher.glm._start import sums_pass
 
 __all__ = ["NullModelStream", "StreamTotals", "recursive_update", "start_null_stream",
            "update_null_stream"]  # fmt: skip
@@ -158,7 +157,7 @@ def start_null_stream(fit: IRLSResult, family, fit_intercept, has_offset) -> Nul
 def update_null_stream(state: NullModelStream, design, family,
                        fit_intercept) -> NullModelStream:  # fmt: skip
     """The null model state after one more batch."""
-    sum_wy, sum_w = design.map_reduce(sums_pass)
+    sum_wy, sum_w = design.weighted_sums()
     has_offset = design.rows[1] is not None
     totals = {"sum_weights": state.sum_weights + sum_w,
               "sum_weighted_y": state.sum_weighted_y + sum_wy}  # fmt: skip

@@ -89,7 +89,7 @@ def intercept_only_fit(design, family, tol=1e-12, max_iter=50) -> InterceptOnly:
     (``deviance=None``), who usually computes it in its first pass.
     """
     has_offset = design.rows[1] is not None
-    sum_y, sum_w = design.map_reduce(sums_pass)
+    sum_y, sum_w = design.weighted_sums()
     if not sum_w > 0:
         raise ValueError("The sample weights sum to zero: there is nothing to fit.")
     sums = {"sum_weights": float(sum_w), "sum_weighted_y": float(sum_y)}
