@@ -290,7 +290,7 @@ def test_partial_fit_input_errors():
 
 
 def test_coef_is_the_function_of_the_ftrl_state():
-    from skglm_fisher.optim._minibatch import ftrl_weights
+    from skglm_fisher.optim._kernels import ftrl_weights
 
     X, y = _problem(n_classes=3, seed=12)
     clf = FTRLLogisticRegression(batch_size=8, l1_regularization_strength=0.5,

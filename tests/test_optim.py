@@ -23,7 +23,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit
 
 from skglm_fisher.optim import Ftrl, apply_ftrl, sparse_apply_ftrl
-from skglm_fisher.optim._minibatch import FtrlHyper, _unique_columns, ftrl_weights
+from skglm_fisher.optim._kernels import FtrlHyper, ftrl_weights
+from skglm_fisher.optim._minibatch import _unique_columns
 
 DATA = Path(__file__).parent / "data"
 

@@ -16,98 +16,59 @@ per-column gradient is then one ``np.bincount`` over those positions.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["FtrlHyper", "ftrl_sweep", "ftrl_weights"]
+from skglm_fisher._logistic import sigmoid_cross_entropy
+from skglm_fisher.optim._kernels import FtrlHyper, ftrl_step
+
+__all__ = ["ftrl_sweep"]
 
 
-@dataclass(frozen=True)
-class FtrlHyper:
-    """Hyper-parameters of one group of FTRL coordinates (names as in the kernels)."""
+class _Journal:
+    """Old values of the coordinates a sweep overwrote, written back if the sweep fails.
 
-    learning_rate: float
-    l1: float = 0.0
-    l2: float = 0.0
-    l2_shrinkage: float = 0.0
-    learning_rate_power: float = -0.5
-    beta: float = 0.0
-
-    def sigma(self, n):
-        """``n ** (-learning_rate_power)`` (array or float)."""
-        p = self.learning_rate_power
-        if p == -0.5:
-            return np.sqrt(n) if isinstance(n, np.ndarray) else math.sqrt(n)
-        if p == 0.0:
-            return np.ones_like(n) if isinstance(n, np.ndarray) else 1.0
-        return n ** (-p)
-
-    @property
-    def q_offset(self) -> float:
-        """The constant part ``2 l2 + beta / eta`` of the weight's denominator."""
-        return 2.0 * self.l2 + self.beta / self.learning_rate
-
-
-def ftrl_weights(accum: np.ndarray, linear: np.ndarray, hyper: FtrlHyper) -> np.ndarray:
-    """The weights ``w(z, n)`` the FTRL state stands for (0 where ``|z| <= l1`` or ``q = 0``).
-
-    This is the last line of the update, so ``ftrl_weights(n', z')`` is bit-for-bit the ``w'``
-    a step produced.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> ftrl_weights(np.array([1.0, 4.0]), np.array([0.5, -3.0]), FtrlHyper(1.0, l1=1.0))
-    array([0., 1.])
+    Entries hold the arrays the sweep gathered anyway (``take`` and fancy indexing copy), so
+    keeping them costs no copy and no O(n_features) work; a rollback replays them newest first.
     """
-    return _weights(linear, np.array(hyper.sigma(accum), dtype=np.float64), hyper)
+
+    def __init__(self, coef: np.ndarray, accum: np.ndarray, linear: np.ndarray):
+        self._targets = (coef, accum, linear)
+        self._entries: list = []
+
+    def record(self, cols, w_old, n_old, z_old) -> None:
+        self._entries.append((cols, (w_old, n_old, z_old)))
+
+    def rollback(self) -> None:
+        for cols, old in reversed(self._entries):
+            for target, values in zip(self._targets, old, strict=True):
+                target[..., cols] = values
+        self._entries.clear()
 
 
-def _weights(z: np.ndarray, sigma: np.ndarray, hyper: FtrlHyper) -> np.ndarray:
-    """``(sign(z) l1 - z) / q`` where ``|z| > l1``, else 0, given ``sigma = n**(-p)``.
-
-    ``sigma`` is overwritten.
-    """
-    q = np.divide(sigma, hyper.learning_rate, out=sigma)  # sigma is not needed afterwards
-    if hyper.q_offset:
-        q += hyper.q_offset
-    # clip(z, -l1, l1) is z itself where |z| <= l1 (numerator exactly 0) and sign(z) l1
-    # elsewhere, so one clip replaces the sign, the comparison and the select.
-    numerator = np.clip(z, -hyper.l1, hyper.l1) - z if hyper.l1 else -z
-    if hyper.q_offset > 0:
-        return np.divide(numerator, q, out=numerator)
-    # Only here can q be 0 (no L2, no beta, no accumulated gradient): w = 0 by definition.
-    positive = q > 0
-    return np.divide(numerator, q, out=np.zeros_like(numerator), where=positive)
+def _all_finite(*arrays) -> bool:
+    return all(np.isfinite(a).all() for a in arrays)
 
 
-def _step(w, n, z, g, hyper: FtrlHyper):
-    """One FTRL step on gathered 1-d (or any-shape) arrays; returns new ``(w, n, z)``."""
-    g_hat = g + (2.0 * hyper.l2_shrinkage) * w if hyper.l2_shrinkage else g
-    n_new = g * g
-    n_new += n
-    sigma_new = hyper.sigma(n_new)
-    decay = sigma_new - hyper.sigma(n)
-    decay /= hyper.learning_rate
-    decay *= w
-    z_new = z + g_hat
-    z_new -= decay
-    return _weights(z_new, sigma_new, hyper), n_new, z_new
-
-
-def _step_scalar(w: float, n: float, z: float, g: float, hyper: FtrlHyper):
-    """:func:`_step` for one coordinate with Python floats (the intercept)."""
-    g_hat = g + 2.0 * hyper.l2_shrinkage * w
-    n_new = n + g * g
-    sigma_new = hyper.sigma(n_new)
-    z_new = z + g_hat - (sigma_new - hyper.sigma(n)) / hyper.learning_rate * w
-    q = sigma_new / hyper.learning_rate + hyper.q_offset
-    if abs(z_new) <= hyper.l1 or q <= 0:
-        return 0.0, n_new, z_new
-    return (math.copysign(hyper.l1, z_new) - z_new) / q, n_new, z_new
+def _refuse_batch(start, stop, g, g_intercept, data, weights) -> ValueError:
+    """The error for a batch whose FTRL step would leave non-finite state, with its cause."""
+    gradients = [a for a in (g, g_intercept) if a is not None and a.size]
+    g_all = np.concatenate([a.reshape(-1) for a in gradients]) if gradients else np.zeros(1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        g_max = float(np.max(np.abs(g_all)))
+        x_max = float(np.max(np.abs(data))) if data.size else 0.0
+        w_max = 1.0 if weights is None or not weights.size else float(np.max(weights))
+    if not np.isfinite(g_all).all():
+        cause = "its gradient is not finite (the linear predictor or the gradient overflows)"
+    elif g_max * g_max == np.inf:
+        cause = f"its squared gradient (|g| up to {g_max:.3g}) overflows the accumulator"
+    else:
+        cause = "the accumulated FTRL state would overflow"
+    return ValueError(
+        f"FTRL refused the batch of rows {start} to {stop - 1} (in training order): {cause}; "
+        f"its features reach |x| = {x_max:.3g} and its row weights {w_max:.3g}. Rescale X or "
+        "sample_weight (or lower the class weights); the model was left unchanged."
+    )
 
 
 def _unique_columns(columns: np.ndarray, mark: np.ndarray, arange: np.ndarray):
@@ -148,8 +109,14 @@ def ftrl_sweep(
     hyper: FtrlHyper,
     intercept_hyper: FtrlHyper,
     compute_loss: bool = False,
+    journal: bool = True,
 ) -> float:
     """Run minibatch FTRL once over the rows of ``X`` in order, updating the state in place.
+
+    All or nothing: a batch whose step would leave a non-finite weight, accumulator or linear
+    term raises ``ValueError`` naming the cause before that batch writes anything, and the
+    batches before it are rolled back (from the journal), so a failing call leaves the state
+    exactly as it was. Any other exception, including ``KeyboardInterrupt``, rolls back too.
 
     Parameters
     ----------
@@ -159,44 +126,57 @@ def ftrl_sweep(
         Labels as the head expects them: floats in [0, 1] for a binary head, class ids for a
         multi-class head.
     sample_weight : ndarray or None
-        Row weights (already multiplied by class weights).
+        Row weights (already multiplied by class weights): finite, non-negative, finite sum.
     coef, accum, linear : ndarray of shape (K, n_features)
-        Weights and FTRL slots of the coefficients (``K = 1`` for a binary head).
+        Weights and FTRL slots of the coefficients (``K = 1`` for a binary head); finite.
     intercept_state : ndarray of shape (3, K) or None
-        Rows ``(w, n, z)`` of the intercept, or None for no intercept.
+        Rows ``(w, n, z)`` of the intercept, or None for no intercept; written only when the
+        whole sweep succeeds.
     head : LogisticRegressionHead or MultiClassHead
         Supplies the loss reduction and the gradient with respect to the logits.
     batch_size : int
         Rows per FTRL step.
     hyper, intercept_hyper : FtrlHyper
-        Hyper-parameters of the coefficients and of the intercept.
+        Hyper-parameters of the coefficients and of the intercept (checked).
     compute_loss : bool, default=False
         Also return the sum of weighted per-row losses, each taken before its batch's step
         (progressive validation loss).
+    journal : bool, default=True
+        Keep what is needed to roll back a failed sweep. A caller that owns fresh copies of the
+        state (and drops them on failure) passes False.
 
     Returns
     -------
     float
         The progressive loss sum, or 0.0 when ``compute_loss`` is False.
     """
-    if sp.issparse(X) and coef.shape[0] == 1:
-        return _sweep_binary_csr(
-            X, y, sample_weight, coef[0], accum[0], linear[0], intercept_state,
-            head, batch_size, hyper, intercept_hyper, compute_loss,
-        )
-    return _sweep_generic(
-        X, y, sample_weight, coef, accum, linear, intercept_state,
-        head, batch_size, hyper, intercept_hyper, compute_loss,
-    )
+    log = _Journal(coef, accum, linear) if journal else None
+    try:
+        # Overflow and NaN are looked for in each batch's result and refused with a
+        # ValueError; numpy's warnings about them on the way would only be noise.
+        with np.errstate(over="ignore", invalid="ignore"):
+            if sp.issparse(X) and coef.shape[0] == 1:
+                return _sweep_binary_csr(
+                    X, y, sample_weight, coef[0], accum[0], linear[0], intercept_state,
+                    head, batch_size, hyper, intercept_hyper, compute_loss, log,
+                )
+            return _sweep_generic(
+                X, y, sample_weight, coef, accum, linear, intercept_state,
+                head, batch_size, hyper, intercept_hyper, compute_loss, log,
+            )
+    except BaseException:
+        if log is not None:
+            log.rollback()
+        raise
 
 
 def _binary_loss_sum(eta, yb, wb) -> float:
-    losses = np.logaddexp(0.0, eta) - yb * eta
+    losses = sigmoid_cross_entropy(yb, eta)
     return float(losses.sum() if wb is None else wb @ losses)
 
 
 def _sweep_binary_csr(X, y, sample_weight, w, n, z, intercept_state, head, batch_size,
-                      hyper, intercept_hyper, compute_loss):
+                      hyper, intercept_hyper, compute_loss, log):
     """Binary head on CSR input: the hot path, vectorized over a batch's active columns."""
     n_rows = X.shape[0]
     indptr = X.indptr.astype(np.intp, copy=False)
@@ -210,9 +190,7 @@ def _sweep_binary_csr(X, y, sample_weight, w, n, z, intercept_state, head, batch
     arange = np.arange(_max_batch_entries(indptr, batch_size) + 1, dtype=np.intp)
     fit_intercept = intercept_state is not None
     if fit_intercept:
-        b, bn, bz = (float(v) for v in intercept_state[:, 0])
-    else:
-        b = 0.0
+        b, bn, bz = (row.copy() for row in intercept_state)  # shape (1,) each
     loss_sum = 0.0
     for start in range(0, n_rows, batch_size):
         stop = min(start + batch_size, n_rows)
@@ -231,8 +209,8 @@ def _sweep_binary_csr(X, y, sample_weight, w, n, z, intercept_state, head, batch
             eta = np.bincount(row, x_w, minlength=stop - start)
         else:
             eta = np.add.reduceat(x_w, indptr[start:stop] - k0)
-        if b:
-            eta += b
+        if fit_intercept:
+            eta += b[0]
         y_b = y[start:stop]
         sw_b = None if sample_weight is None else sample_weight[start:stop]
         if compute_loss:
@@ -241,21 +219,32 @@ def _sweep_binary_csr(X, y, sample_weight, w, n, z, intercept_state, head, batch
         residual_x = np.repeat(residual, counts_b)
         if not unit_data:
             residual_x *= data[k0:k1]
-        if k1 > k0:
-            g = np.bincount(inverse, residual_x, minlength=cols.shape[0])
-            w_new, n_new, z_new = _step(w_b, n.take(cols), z.take(cols), g, hyper)
-            w[cols] = w_new
-            n[cols] = n_new
-            z[cols] = z_new
+        # (bincount of nothing is an integer array: keep the empty gradient float)
+        g = np.bincount(inverse, residual_x, minlength=cols.shape[0]) if k1 > k0 else w_b
+        n_b, z_b = n.take(cols), z.take(cols)
+        w_new, n_new, z_new = ftrl_step(w_b, n_b, z_b, g, hyper)
+        ok = _all_finite(w_new, n_new, z_new)
         if fit_intercept:
-            b, bn, bz = _step_scalar(b, bn, bz, float(residual.sum()), intercept_hyper)
+            g_b = np.array([residual.sum()])
+            b_new = ftrl_step(b, bn, bz, g_b, intercept_hyper)
+            ok = ok and _all_finite(*b_new)
+        if not ok:
+            raise _refuse_batch(start, stop, g, g_b if fit_intercept else None,
+                                data[k0:k1], sw_b)
+        if log is not None:
+            log.record(cols, w_b, n_b, z_b)
+        w[cols] = w_new
+        n[cols] = n_new
+        z[cols] = z_new
+        if fit_intercept:
+            b, bn, bz = b_new
     if fit_intercept:
-        intercept_state[:, 0] = (b, bn, bz)
+        intercept_state[:] = (b, bn, bz)
     return loss_sum
 
 
 def _sweep_generic(X, y, sample_weight, coef, accum, linear, intercept_state, head,
-                   batch_size, hyper, intercept_hyper, compute_loss):
+                   batch_size, hyper, intercept_hyper, compute_loss, log):
     """Any head, dense or CSR input: batch products through numpy / scipy.sparse."""
     n_rows, n_features = X.shape
     K = coef.shape[0]
@@ -266,6 +255,13 @@ def _sweep_generic(X, y, sample_weight, coef, accum, linear, intercept_state, he
         indices = X.indices.astype(np.intp, copy=False)
         mark = np.empty(n_features, dtype=np.intp)
         arange = np.arange(_max_batch_entries(indptr, batch_size) + 1, dtype=np.intp)
+    elif log is not None:
+        # A dense batch rewrites every coordinate: one copy up front is the whole journal.
+        log.record(slice(None), coef.copy(), accum.copy(), linear.copy())
+        log = None
+    fit_intercept = intercept_state is not None
+    if fit_intercept:
+        b, bn, bz = (row.copy() for row in intercept_state)  # shape (K,) each
     loss_sum = 0.0
     for start in range(0, n_rows, batch_size):
         stop = min(start + batch_size, n_rows)
@@ -276,14 +272,14 @@ def _sweep_generic(X, y, sample_weight, coef, accum, linear, intercept_state, he
                 (X.data[k0:k1], inverse, indptr[start : stop + 1] - k0),
                 shape=(stop - start, cols.shape[0]),
             )
-            W_b = coef[:, cols]
+            data_b = X.data[k0:k1]
         else:
             cols = slice(None)
-            X_b = X[start:stop]
-            W_b = coef
+            X_b = data_b = X[start:stop]
+        W_b, n_b, z_b = coef[:, cols], accum[:, cols], linear[:, cols]
         eta = np.asarray(X_b @ W_b.T)
-        if intercept_state is not None:
-            eta = eta + intercept_state[0]
+        if fit_intercept:
+            eta = eta + b
         y_b = y[start:stop]
         sw_b = None if sample_weight is None else sample_weight[start:stop]
         if binary:
@@ -297,12 +293,21 @@ def _sweep_generic(X, y, sample_weight, coef, accum, linear, intercept_state, he
                 loss_sum += float(losses.sum() if sw_b is None else sw_b @ losses)
             residual = head._gradient(y_b.astype(np.intp), eta, sw_b)
         G = np.asarray(X_b.T @ residual).T
-        w_new, n_new, z_new = _step(W_b, accum[:, cols], linear[:, cols], G, hyper)
+        w_new, n_new, z_new = ftrl_step(W_b, n_b, z_b, G, hyper)
+        ok = _all_finite(w_new, n_new, z_new)
+        if fit_intercept:
+            g_b = residual.sum(axis=0)
+            b_new = ftrl_step(b, bn, bz, g_b, intercept_hyper)
+            ok = ok and _all_finite(*b_new)
+        if not ok:
+            raise _refuse_batch(start, stop, G, g_b if fit_intercept else None, data_b, sw_b)
+        if log is not None:
+            log.record(cols, W_b, n_b, z_b)
         coef[:, cols] = w_new
         accum[:, cols] = n_new
         linear[:, cols] = z_new
-        if intercept_state is not None:
-            b_new = _step(intercept_state[0], intercept_state[1], intercept_state[2],
-                          residual.sum(axis=0), intercept_hyper)
-            intercept_state[:] = b_new
+        if fit_intercept:
+            b, bn, bz = b_new
+    if fit_intercept:
+        intercept_state[:] = (b, bn, bz)
     return loss_sum
