@@ -36,7 +36,7 @@ from ._sklearn_compat import (
 )
 from .heads import LOSS_REDUCTIONS, LogisticRegressionHead, MultiClassHead
 from .optim._kernels import FtrlHyper, ftrl_weights
-from .optim._minibatch import ftrl_sweep
+from .optim._minibatch import Journal, ftrl_sweep
 
 __all__ = ["FTRLLogisticRegression"]
 
@@ -47,9 +47,25 @@ _FITTED_ATTRIBUTES = (
 )
 
 
-# The parameters each estimator last passed validation with, kept beside it (weakly) rather
-# than on it so that nothing extra is pickled.
-_VALIDATED_PARAMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+class _Scratch:
+    """What an estimator reuses from call to call but must not pickle: the parameters it last
+    passed validation with, and the journal buffer of partial_fit."""
+
+    def __init__(self):
+        self.validated_params = None
+        self.journal = Journal()
+
+
+# Kept beside each estimator (weakly: freed with it), not on it, so nothing extra is pickled
+# or cloned.
+_SCRATCH: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _scratch(estimator) -> _Scratch:
+    scratch = _SCRATCH.get(estimator)
+    if scratch is None:
+        scratch = _SCRATCH[estimator] = _Scratch()
+    return scratch
 
 
 @contextmanager
@@ -317,9 +333,10 @@ default='sum'
                 for name in self._parameter_constraints
                 for value in [getattr(self, name)]
             }
-            if _VALIDATED_PARAMS.get(self) != params:
+            scratch = _scratch(self)
+            if scratch.validated_params != params:
                 self._validate_params()
-                _VALIDATED_PARAMS[self] = params
+                scratch.validated_params = params
         self._hyper().check()
 
     def _head(self):
@@ -388,7 +405,7 @@ default='sum'
         p = self.n_features_in_
         return ftrl_weights(self.accumulator_[:, :p], self.linear_[:, :p], self._hyper())
 
-    def _sweep(self, X, y_enc, sample_weight, compute_loss=False, journal=True) -> float:
+    def _sweep(self, X, y_enc, sample_weight, compute_loss=False, journal=None) -> float:
         """One pass over ``X``; on error the state arrays are as before (see ``ftrl_sweep``)."""
         if sp.issparse(self.coef_):
             self.densify()
@@ -569,9 +586,7 @@ default='sum'
                 swe = None if sample_weight is None else sample_weight[order]
             else:
                 Xe, ye, swe = X, y_enc, sample_weight
-            loss = self._sweep(
-                Xe, ye, swe, compute_loss=track and not self.early_stopping, journal=False
-            )
+            loss = self._sweep(Xe, ye, swe, compute_loss=track and not self.early_stopping)
             self.n_iter_ += 1
             if not track:
                 continue
@@ -683,7 +698,7 @@ default='sum'
         )
         if first:
             self._init_state(X.shape[1])
-        self._sweep(X, y_enc, sample_weight)
+        self._sweep(X, y_enc, sample_weight, journal=_scratch(self).journal)
         self.n_iter_ += 1
 
     # ------------------------------------------------------------------ prediction

@@ -21,7 +21,7 @@ finite before writing anything.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,6 +45,14 @@ class FtrlHyper:
     l2_shrinkage: float = 0.0
     learning_rate_power: float = -0.5
     beta: float = 0.0
+    #: The constant part ``2 l2 + beta / eta`` of the weight's denominator (computed once: the
+    #: update reads it three times per step).
+    q_offset: float = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        rate = self.learning_rate
+        offset = 2.0 * self.l2 + (self.beta / rate if rate > 0 else math.nan)
+        object.__setattr__(self, "q_offset", offset)
 
     def check(self) -> FtrlHyper:
         """Raise ``ValueError`` unless every step with finite inputs can stay finite.
@@ -75,18 +83,13 @@ class FtrlHyper:
         return self
 
     def sigma(self, n):
-        """``n ** (-learning_rate_power)`` (array or float); ``sqrt`` for -0.5, as TF does."""
+        """``n ** (-learning_rate_power)``; ``sqrt`` for -0.5, as TF does (array or float)."""
         p = self.learning_rate_power
         if p == -0.5:
             return np.sqrt(n) if isinstance(n, np.ndarray) else math.sqrt(n)
         if p == 0.0:
             return np.ones_like(n) if isinstance(n, np.ndarray) else 1.0
-        return n ** (-p)
-
-    @property
-    def q_offset(self) -> float:
-        """The constant part ``2 l2 + beta / eta`` of the weight's denominator."""
-        return 2.0 * self.l2 + self.beta / self.learning_rate
+        return np.power(n, -p)  # numpy's power: overflow gives inf, not an exception
 
 
 def ftrl_weights(accum: np.ndarray, linear: np.ndarray, hyper: FtrlHyper) -> np.ndarray:
@@ -104,29 +107,41 @@ def ftrl_weights(accum: np.ndarray, linear: np.ndarray, hyper: FtrlHyper) -> np.
     return _weights(linear, np.array(hyper.sigma(accum), dtype=linear.dtype), hyper)
 
 
-def _weights(z: np.ndarray, sigma: np.ndarray, hyper: FtrlHyper) -> np.ndarray:
+def _weights(z, sigma, hyper: FtrlHyper):
     """``(sign(z) l1 - z) / q`` where ``|z| > l1``, else 0, given ``sigma = n**(-p)``.
 
-    ``sigma`` is overwritten.
+    Written with operators only, so that it runs on arrays (in place, ``sigma`` is
+    overwritten) and on floats (an intercept) alike.
     """
-    q = np.divide(sigma, hyper.learning_rate, out=sigma)  # sigma is not needed afterwards
+    q = sigma
+    q /= hyper.learning_rate
     if hyper.q_offset:
         q += hyper.q_offset
     # clip(z, -l1, l1) is z itself where |z| <= l1 (numerator exactly 0) and sign(z) l1
     # elsewhere, so one clip replaces the sign, the comparison and the select.
-    numerator = np.clip(z, -hyper.l1, hyper.l1) - z if hyper.l1 else -z
+    if hyper.l1:
+        numerator = np.clip(z, -hyper.l1, hyper.l1)
+        numerator -= z
+    else:
+        numerator = -z
     if hyper.q_offset > 0:
-        return np.divide(numerator, q, out=numerator)
+        numerator /= q
+        return numerator
     # Only here can q be 0 (no L2, no beta, no accumulated gradient): w = 0 by definition.
-    # 'q != 0' rather than 'q > 0' lets a NaN q through, so a NaN state shows in w.
-    return np.divide(numerator, q, out=np.zeros_like(numerator), where=q != 0)
+    # Divide by 1 there and multiply by 0; a NaN q still gives a NaN w (NaN != 0).
+    nonzero = q != 0
+    q += q == 0
+    numerator /= q
+    numerator *= nonzero
+    return numerator
 
 
 def ftrl_step(w, n, z, g, hyper: FtrlHyper):
     """One FTRL step: return new ``(w, n, z)``; the inputs are not modified.
 
-    The elementwise update of the module docstring on arrays of one shape (gathered
-    coordinates, a whole variable, or 1-element arrays for an intercept).
+    The elementwise update of the module docstring, on arrays of one shape (gathered
+    coordinates, a whole variable) or on floats (an intercept): operators only, in place on
+    the new arrays, so both run the same code.
 
     Examples
     --------
@@ -135,6 +150,8 @@ def ftrl_step(w, n, z, g, hyper: FtrlHyper):
     ...                     FtrlHyper(0.1, l1=0.05))
     >>> w
     array([-0.09057895,  0.        ])
+    >>> round(float(ftrl_step(0.0, 0.1, 0.0, 1.0, FtrlHyper(0.1, l1=0.05))[0]), 8)
+    -0.09057895
     """
     g_hat = g + (2.0 * hyper.l2_shrinkage) * w if hyper.l2_shrinkage else g
     n_new = g * g

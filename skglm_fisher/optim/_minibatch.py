@@ -16,38 +16,105 @@ per-column gradient is then one ``np.bincount`` over those positions.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.sparse as sp
 
 from skglm_fisher._logistic import sigmoid_cross_entropy
 from skglm_fisher.optim._kernels import FtrlHyper, ftrl_step
 
-__all__ = ["ftrl_sweep"]
+__all__ = ["Journal", "ftrl_sweep"]
 
 
-class _Journal:
-    """Old values of the coordinates a sweep overwrote, written back if the sweep fails.
+class Journal:
+    """Gathers each sparse batch's coordinates and keeps their old values for a rollback.
 
-    Entries hold the arrays the sweep gathered anyway (``take`` and fancy indexing copy), so
-    keeping them costs no copy and no O(n_features) work; a rollback replays them newest first.
+    A sparse batch reads the weights and slots of its active columns into this buffer (the
+    gather every step needs anyway) and leaves them there, so undoing a failed sweep costs no
+    extra copy; the buffer grows as needed and serves the next sweep too. Holding on to
+    per-batch arrays instead took fresh memory for every batch, 13% of the time at
+    ``batch_size=64`` on the benchmark's stream. A dense sweep rewrites every coordinate: its
+    rollback is one copy of the state.
+
+    Parameters
+    ----------
+    undo : bool, default=True
+        Keep every batch's old values until the sweep ends (else the buffer is reused by each
+        batch and :meth:`rollback` is not available).
     """
 
-    def __init__(self, coef: np.ndarray, accum: np.ndarray, linear: np.ndarray):
-        self._targets = (coef, accum, linear)
-        self._entries: list = []
+    def __init__(self, undo: bool = True):
+        self.undo = undo
+        self._cols = np.empty(0, dtype=np.intp)
+        self._old = (np.empty(0), np.empty(0), np.empty(0))
+        self._ends: list[int] = []
+        self._end = 0
+        self._full = None
+        self._targets = None
 
-    def record(self, cols, w_old, n_old, z_old) -> None:
-        self._entries.append((cols, (w_old, n_old, z_old)))
+    def start(self, w: np.ndarray, n: np.ndarray, z: np.ndarray, capacity: int) -> None:
+        """Begin a sweep over the weights and slots ``w, n, z`` (columns on the last axis);
+        ``capacity`` bounds the active columns of one batch (of all batches, with ``undo``)."""
+        self._targets = (w, n, z)
+        shape = w.shape[:-1] + (capacity,)
+        if self._cols.shape[0] < capacity or self._old[0].shape[:-1] != shape[:-1]:
+            self._cols = np.empty(capacity, dtype=np.intp)
+            self._old = tuple(np.empty(shape, dtype=w.dtype) for _ in range(3))
+        self._ends.clear()
+        self._end = 0
+        self._full = None
+        if self.undo and capacity == 0:
+            self._full = tuple(a.copy() for a in self._targets)  # before a dense sweep
+
+    def gather(self, cols: np.ndarray):
+        """``(w, n, z)`` of columns ``cols``, as views of the buffer that keep the old values
+        until the sweep ends."""
+        begin = self._end
+        end = begin + cols.shape[0]
+        if self.undo:
+            self._cols[begin:end] = cols
+            self._ends.append(end)
+            self._end = end
+        w, n, z = self._targets
+        old_w, old_n, old_z = self._old
+        # mode="clip" (the columns are in range anyway) lets take write into `out` directly.
+        return (
+            w.take(cols, axis=-1, out=old_w[..., begin:end], mode="clip"),
+            n.take(cols, axis=-1, out=old_n[..., begin:end], mode="clip"),
+            z.take(cols, axis=-1, out=old_z[..., begin:end], mode="clip"),
+        )
 
     def rollback(self) -> None:
-        for cols, old in reversed(self._entries):
-            for target, values in zip(self._targets, old, strict=True):
-                target[..., cols] = values
-        self._entries.clear()
+        """Write back what the sweep overwrote: newest batch first, so the oldest values win."""
+        if not self.undo:
+            raise RuntimeError("this journal keeps no old values (undo=False)")
+        if self._full is not None:
+            for target, values in zip(self._targets, self._full, strict=True):
+                target[...] = values
+        ends = self._ends
+        for i in range(len(ends) - 1, -1, -1):
+            begin, end = (ends[i - 1] if i else 0), ends[i]
+            cols = self._cols[begin:end]
+            for target, old in zip(self._targets, self._old, strict=True):
+                target[..., cols] = old[..., begin:end]
+        self._ends.clear()
+        self._end = 0
+        self._full = None
 
 
 def _all_finite(*arrays) -> bool:
     return all(np.isfinite(a).all() for a in arrays)
+
+
+def _finite_1d(a: np.ndarray, zeros: np.ndarray) -> bool:
+    """Whether every entry of the 1-d float64 array ``a`` is finite.
+
+    ``0 * x`` is NaN exactly when ``x`` is NaN or infinite, so one dot product with zeros
+    answers in a single pass without a temporary array (3x faster than ``isfinite().all()``
+    on a batch's active columns, which matters at small batch sizes).
+    """
+    return math.isfinite(np.dot(a, zeros[: a.shape[0]]))
 
 
 def _refuse_batch(start, stop, g, g_intercept, data, weights) -> ValueError:
@@ -88,6 +155,12 @@ def _unique_columns(columns: np.ndarray, mark: np.ndarray, arange: np.ndarray):
     return columns.take(unique_at), ids.take(representative)
 
 
+def _journal_capacity(log: Journal, X, max_entries: int) -> int:
+    """Columns the journal must hold: one batch's, or with undo every batch's (at most one
+    per stored entry of X)."""
+    return X.nnz if log.undo else max_entries
+
+
 def _max_batch_entries(indptr: np.ndarray, batch_size: int) -> int:
     """Largest number of stored entries in one batch of rows."""
     n_rows = indptr.shape[0] - 1
@@ -109,7 +182,7 @@ def ftrl_sweep(
     hyper: FtrlHyper,
     intercept_hyper: FtrlHyper,
     compute_loss: bool = False,
-    journal: bool = True,
+    journal: Journal | None = None,
 ) -> float:
     """Run minibatch FTRL once over the rows of ``X`` in order, updating the state in place.
 
@@ -141,16 +214,17 @@ def ftrl_sweep(
     compute_loss : bool, default=False
         Also return the sum of weighted per-row losses, each taken before its batch's step
         (progressive validation loss).
-    journal : bool, default=True
-        Keep what is needed to roll back a failed sweep. A caller that owns fresh copies of the
-        state (and drops them on failure) passes False.
+    journal : Journal or None, default=None
+        Gather buffer of the sparse batches, reusable across sweeps. With ``undo=True`` it
+        keeps what a failed sweep rolls back. None: a scratch buffer and no rollback, for a
+        caller that works on copies of the state and drops them on failure.
 
     Returns
     -------
     float
         The progressive loss sum, or 0.0 when ``compute_loss`` is False.
     """
-    log = _Journal(coef, accum, linear) if journal else None
+    log = Journal(undo=False) if journal is None else journal
     try:
         # Overflow and NaN are looked for in each batch's result and refused with a
         # ValueError; numpy's warnings about them on the way would only be noise.
@@ -165,7 +239,7 @@ def ftrl_sweep(
                 head, batch_size, hyper, intercept_hyper, compute_loss, log,
             )
     except BaseException:
-        if log is not None:
+        if log.undo:
             log.rollback()
         raise
 
@@ -187,17 +261,24 @@ def _sweep_binary_csr(X, y, sample_weight, w, n, z, intercept_state, head, batch
     counts = np.diff(indptr)
     has_empty_rows = bool(np.any(counts == 0))
     mark = np.empty(w.shape[0], dtype=np.intp)
-    arange = np.arange(_max_batch_entries(indptr, batch_size) + 1, dtype=np.intp)
+    max_entries = _max_batch_entries(indptr, batch_size)
+    arange = np.arange(max_entries + 1, dtype=np.intp)
+    zeros = np.zeros(max_entries)
+    log.start(w, n, z, _journal_capacity(log, X, max_entries))
+    # From a finite state, a NaN or infinite z' or n' always reaches w' = (clip(z') - z') / q
+    # with q growing with n'**(-p); only with p = 0 can n' overflow unseen. So w' (and n'
+    # when p = 0) is all there is to check.
+    check_n = hyper.learning_rate_power == 0
     fit_intercept = intercept_state is not None
     if fit_intercept:
-        b, bn, bz = (row.copy() for row in intercept_state)  # shape (1,) each
+        b, bn, bz = (float(v) for v in intercept_state[:, 0])  # floats: the kernel takes them
     loss_sum = 0.0
     for start in range(0, n_rows, batch_size):
         stop = min(start + batch_size, n_rows)
         k0, k1 = indptr[start], indptr[stop]
         columns = indices[k0:k1]
         cols, inverse = _unique_columns(columns, mark, arange)
-        w_b = w.take(cols)
+        w_b, n_b, z_b = log.gather(cols)
         x_w = w_b.take(inverse)
         if not unit_data:
             x_w *= data[k0:k1]
@@ -210,7 +291,7 @@ def _sweep_binary_csr(X, y, sample_weight, w, n, z, intercept_state, head, batch
         else:
             eta = np.add.reduceat(x_w, indptr[start:stop] - k0)
         if fit_intercept:
-            eta += b[0]
+            eta += b
         y_b = y[start:stop]
         sw_b = None if sample_weight is None else sample_weight[start:stop]
         if compute_loss:
@@ -221,25 +302,22 @@ def _sweep_binary_csr(X, y, sample_weight, w, n, z, intercept_state, head, batch
             residual_x *= data[k0:k1]
         # (bincount of nothing is an integer array: keep the empty gradient float)
         g = np.bincount(inverse, residual_x, minlength=cols.shape[0]) if k1 > k0 else w_b
-        n_b, z_b = n.take(cols), z.take(cols)
         w_new, n_new, z_new = ftrl_step(w_b, n_b, z_b, g, hyper)
-        ok = _all_finite(w_new, n_new, z_new)
+        ok = _finite_1d(w_new, zeros) and (not check_n or _finite_1d(n_new, zeros))
         if fit_intercept:
-            g_b = np.array([residual.sum()])
+            g_b = float(residual.sum())
             b_new = ftrl_step(b, bn, bz, g_b, intercept_hyper)
-            ok = ok and _all_finite(*b_new)
+            ok = ok and math.isfinite(b_new[0]) and (not check_n or math.isfinite(b_new[1]))
         if not ok:
-            raise _refuse_batch(start, stop, g, g_b if fit_intercept else None,
+            raise _refuse_batch(start, stop, g, np.array([g_b]) if fit_intercept else None,
                                 data[k0:k1], sw_b)
-        if log is not None:
-            log.record(cols, w_b, n_b, z_b)
         w[cols] = w_new
         n[cols] = n_new
         z[cols] = z_new
         if fit_intercept:
             b, bn, bz = b_new
     if fit_intercept:
-        intercept_state[:] = (b, bn, bz)
+        intercept_state[:, 0] = (b, bn, bz)
     return loss_sum
 
 
@@ -254,11 +332,9 @@ def _sweep_generic(X, y, sample_weight, coef, accum, linear, intercept_state, he
         indptr = X.indptr.astype(np.intp, copy=False)
         indices = X.indices.astype(np.intp, copy=False)
         mark = np.empty(n_features, dtype=np.intp)
-        arange = np.arange(_max_batch_entries(indptr, batch_size) + 1, dtype=np.intp)
-    elif log is not None:
-        # A dense batch rewrites every coordinate: one copy up front is the whole journal.
-        log.record(slice(None), coef.copy(), accum.copy(), linear.copy())
-        log = None
+        max_entries = _max_batch_entries(indptr, batch_size)
+        arange = np.arange(max_entries + 1, dtype=np.intp)
+    log.start(coef, accum, linear, _journal_capacity(log, X, max_entries) if sparse else 0)
     fit_intercept = intercept_state is not None
     if fit_intercept:
         b, bn, bz = (row.copy() for row in intercept_state)  # shape (K,) each
@@ -276,7 +352,7 @@ def _sweep_generic(X, y, sample_weight, coef, accum, linear, intercept_state, he
         else:
             cols = slice(None)
             X_b = data_b = X[start:stop]
-        W_b, n_b, z_b = coef[:, cols], accum[:, cols], linear[:, cols]
+        W_b, n_b, z_b = log.gather(cols) if sparse else (coef, accum, linear)
         eta = np.asarray(X_b @ W_b.T)
         if fit_intercept:
             eta = eta + b
@@ -301,8 +377,6 @@ def _sweep_generic(X, y, sample_weight, coef, accum, linear, intercept_state, he
             ok = ok and _all_finite(*b_new)
         if not ok:
             raise _refuse_batch(start, stop, G, g_b if fit_intercept else None, data_b, sw_b)
-        if log is not None:
-            log.record(cols, W_b, n_b, z_b)
         coef[:, cols] = w_new
         accum[:, cols] = n_new
         linear[:, cols] = z_new
