@@ -123,7 +123,9 @@ class _Head:
                 f"sample_weight must be non-negative; got {weights.min()!r} (a negative weight "
                 "would make the loss unbounded below)"
             )
-        if not np.isfinite(np.sum(weights)):
+        with np.errstate(over="ignore"):
+            total = np.sum(weights)
+        if not np.isfinite(total):
             raise ValueError(
                 "sample_weight sums to more than the float64 range; rescale the weights"
             )
