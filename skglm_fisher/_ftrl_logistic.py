@@ -509,10 +509,14 @@ default='sum'
                 ensure_non_negative=True,
             )
         per_class = self._class_weights(y, allow_balanced)
-        if per_class is not None:
-            row_weight = per_class[codes]
-            sample_weight = row_weight if sample_weight is None else sample_weight * row_weight
-        if sample_weight is not None and not np.isfinite(np.sum(sample_weight)):
+        with np.errstate(over="ignore"):  # an overflow is refused below, not warned about
+            if per_class is not None:
+                row_weight = per_class[codes]
+                sample_weight = (
+                    row_weight if sample_weight is None else sample_weight * row_weight
+                )
+            total = None if sample_weight is None else np.sum(sample_weight)
+        if total is not None and not np.isfinite(total):
             raise ValueError(
                 "sample_weight (times class_weight) sums to more than the float64 range; "
                 "rescale the weights"
