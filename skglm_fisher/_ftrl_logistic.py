@@ -300,14 +300,7 @@ default='sum'
 
     # ------------------------------------------------------------------ hyper-parameters
     def _hyper(self) -> FtrlHyper:
-        return FtrlHyper(
-            learning_rate=float(self.learning_rate),
-            l1=float(self.l1_regularization_strength),
-            l2=float(self.l2_regularization_strength),
-            l2_shrinkage=float(self.l2_shrinkage_regularization_strength),
-            learning_rate_power=float(self.learning_rate_power),
-            beta=float(self.beta),
-        )
+        return FtrlHyper.from_tensorflow_names(self)
 
     def _intercept_hyper(self) -> FtrlHyper:
         if self.regularize_intercept:
@@ -366,11 +359,15 @@ default='sum'
         if not fitted_attributes_present(self, _FITTED_ATTRIBUTES):
             return False
         classes = self.classes_
+        try:
+            sorted_unique = np.array_equal(np.unique(classes), classes)
+        except TypeError:  # labels that cannot be ordered
+            sorted_unique = False
         if (
             not isinstance(classes, np.ndarray)
             or classes.ndim != 1
             or classes.shape[0] < 2
-            or not np.array_equal(np.unique(classes), classes)
+            or not sorted_unique
         ):
             raise FittedStateError(
                 f"{type(self).__name__}.classes_ must hold at least 2 sorted unique labels, got "
@@ -387,7 +384,8 @@ default='sum'
         check_fitted_array(self, "intercept_", (k,), finite=finite)
         # The slots have one more column with an intercept; fit_intercept itself may have been
         # changed by set_params since (partial_fit refuses to continue then).
-        width = self.accumulator_.shape[-1] if self.accumulator_.shape[-1] in (p, p + 1) else p
+        width = getattr(self.accumulator_, "shape", (p,))[-1]
+        width = width if width in (p, p + 1) else p
         check_fitted_array(self, "accumulator_", (k, width), finite=finite, non_negative=deep)
         check_fitted_array(self, "linear_", (k, width), finite=finite)
         if "feature_names_in_" in vars(self):

@@ -171,6 +171,8 @@ CORRUPTIONS = {
     "one class": (lambda m: setattr(m, "classes_", m.classes_[:1]), "at least 2"),
     "bad n_features_in_": (lambda m: setattr(m, "n_features_in_", -1), "n_features_in_ is -1"),
     "coef_ not an array": (lambda m: setattr(m, "coef_", m.coef_.tolist()), "is a list"),
+    "slots not an array": (lambda m: setattr(m, "accumulator_", None), "is a NoneType"),
+    "classes_ unordered": (lambda m: setattr(m, "classes_", m.classes_[::-1]), "sorted unique"),
 }
 
 

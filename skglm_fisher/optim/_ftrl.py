@@ -81,24 +81,11 @@ class Ftrl:
         l2_shrinkage_regularization_strength: float = 0.0,
         beta: float = 0.0,
     ):
-        hyper_parameters = {
-            "learning_rate": learning_rate,
-            "learning_rate_power": learning_rate_power,
-            "initial_accumulator_value": initial_accumulator_value,
-            "l1_regularization_strength": l1_regularization_strength,
-            "l2_regularization_strength": l2_regularization_strength,
-            "l2_shrinkage_regularization_strength": l2_shrinkage_regularization_strength,
-            "beta": beta,
-        }
-        for name, value in hyper_parameters.items():
-            if name == "learning_rate":
-                ok, bound = value > 0, "> 0"
-            elif name == "learning_rate_power":
-                ok, bound = value <= 0, "<= 0"
-            else:
-                ok, bound = value >= 0, ">= 0"
-            if not (ok and math.isfinite(value)):
-                raise ValueError(f"{name} must be finite and {bound}, got {value!r}")
+        if not (initial_accumulator_value >= 0 and math.isfinite(initial_accumulator_value)):
+            raise ValueError(
+                "initial_accumulator_value must be finite and >= 0, got "
+                f"{initial_accumulator_value!r}"
+            )
         self.learning_rate = float(learning_rate)
         self.learning_rate_power = float(learning_rate_power)
         self.initial_accumulator_value = float(initial_accumulator_value)
@@ -106,20 +93,14 @@ class Ftrl:
         self.l2_regularization_strength = float(l2_regularization_strength)
         self.l2_shrinkage_regularization_strength = float(l2_shrinkage_regularization_strength)
         self.beta = float(beta)
-        self._hyper().check()  # also refuses a learning rate whose inverse overflows
+        self._hyper()
         self.iterations = 0
         # Slots keyed by id(var); the var itself is kept too so its id cannot be reused.
         self._slots: dict[int, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
 
     def _hyper(self) -> FtrlHyper:
-        return FtrlHyper(
-            learning_rate=self.learning_rate,
-            l1=self.l1_regularization_strength,
-            l2=self.l2_regularization_strength,
-            l2_shrinkage=self.l2_shrinkage_regularization_strength,
-            learning_rate_power=self.learning_rate_power,
-            beta=self.beta,
-        )
+        """The current hyper-parameters, checked (they may have been reassigned since)."""
+        return FtrlHyper.from_tensorflow_names(self).check()
 
     def _state(self, var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The live slots of ``var``, or new ones at their initial values (not yet stored)."""
@@ -183,11 +164,11 @@ class Ftrl:
             _check_variable(var, position)
             previous = pending.get(id(var))
             # A variable seen before in this call continues from its pending step.
-            w, n, z = previous.full() if previous else (var, *self._state(var))
+            w, n, z = (var, *self._state(var)) if previous is None else previous.full()
             # An overflow shows as inf or NaN in the step and is refused below, not warned.
             with np.errstate(over="ignore", invalid="ignore"):
                 if isinstance(grad, tuple):
-                    step = _sparse_step(grad, w, n, z, hyper, position)
+                    step = _sparse_step(grad, var, w, n, z, hyper, position)
                 else:
                     g = _as_gradient(grad, var, f"gradient {position}")
                     step = _PendingStep(var, w, n, z, None, *ftrl_step(w, n, z, g, hyper))
@@ -197,7 +178,7 @@ class Ftrl:
                     "its slots NaN or infinite (gradient or accumulator overflow); nothing was "
                     "changed"
                 )
-            if previous:
+            if previous is not None:
                 # Computed on copies: the write must carry both steps, so it covers the whole array.
                 full = step.full()
                 step = _PendingStep(var, *full, None, *full)
@@ -307,8 +288,9 @@ def _as_gradient(grad, var: np.ndarray, what: str, shape=None) -> np.ndarray:
     return g
 
 
-def _sparse_step(grad: tuple, w, n, z, hyper: FtrlHyper, position: int) -> _PendingStep:
-    """A pending step on the rows of ``(indices, values)``, duplicate rows summed."""
+def _sparse_step(grad: tuple, var, w, n, z, hyper: FtrlHyper, position: int) -> _PendingStep:
+    """A pending step of ``var`` (currently ``w, n, z``) on the rows of ``(indices, values)``,
+    duplicate rows summed."""
     if len(grad) != 2:
         raise TypeError(
             f"a sparse gradient is a tuple (indices, values); gradient {position} has "
@@ -320,7 +302,7 @@ def _sparse_step(grad: tuple, w, n, z, hyper: FtrlHyper, position: int) -> _Pend
     indices = check_sparse_indices(indices, w.shape[0])
     values = _as_gradient(values, w, f"gradient {position}", indices.shape + w.shape[1:])
     rows, values = sum_duplicate_rows(values, indices)
-    return _PendingStep(w, w, n, z, rows, *ftrl_step(w[rows], n[rows], z[rows], values, hyper))
+    return _PendingStep(var, w, n, z, rows, *ftrl_step(w[rows], n[rows], z[rows], values, hyper))
 
 
 class _PendingStep:

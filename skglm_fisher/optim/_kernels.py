@@ -35,6 +35,17 @@ __all__ = [
 ]
 
 
+# FtrlHyper's fields and the names TensorFlow's FtrlOptimizer (and our classes) give them.
+_TENSORFLOW_NAMES = {
+    "learning_rate": "learning_rate",
+    "l1": "l1_regularization_strength",
+    "l2": "l2_regularization_strength",
+    "l2_shrinkage": "l2_shrinkage_regularization_strength",
+    "learning_rate_power": "learning_rate_power",
+    "beta": "beta",
+}
+
+
 @dataclass(frozen=True)
 class FtrlHyper:
     """Hyper-parameters of one group of FTRL coordinates (names as in the update above)."""
@@ -54,27 +65,32 @@ class FtrlHyper:
         offset = 2.0 * self.l2 + (self.beta / rate if rate > 0 else math.nan)
         object.__setattr__(self, "q_offset", offset)
 
+    @classmethod
+    def from_tensorflow_names(cls, owner) -> FtrlHyper:
+        """From an object with TensorFlow's parameter names (``learning_rate``,
+        ``l1_regularization_strength``, ...), as the optimizer and the estimator have."""
+        return cls(**{
+            field_name: float(getattr(owner, tf_name))
+            for field_name, tf_name in _TENSORFLOW_NAMES.items()
+        })
+
     def check(self) -> FtrlHyper:
         """Raise ``ValueError`` unless every step with finite inputs can stay finite.
 
         Beyond the signs, ``1 / learning_rate`` and ``beta / learning_rate`` must be finite: a
-        learning rate of 1e-320 would turn every weight into NaN.
+        learning rate of 1e-320 would turn every weight into NaN. Messages use TensorFlow's
+        parameter names.
         """
-        checks = {
-            "learning_rate": self.learning_rate > 0,
-            "learning_rate_power": self.learning_rate_power <= 0,
-            "l1": self.l1 >= 0,
-            "l2": self.l2 >= 0,
-            "l2_shrinkage": self.l2_shrinkage >= 0,
-            "beta": self.beta >= 0,
-        }
-        for name, ok in checks.items():
-            value = getattr(self, name)
+        for field_name, tf_name in _TENSORFLOW_NAMES.items():
+            value = getattr(self, field_name)
+            if field_name == "learning_rate":
+                ok, bound = value > 0, "> 0"
+            elif field_name == "learning_rate_power":
+                ok, bound = value <= 0, "<= 0"
+            else:
+                ok, bound = value >= 0, ">= 0"
             if not (ok and math.isfinite(value)):
-                bound = "<= 0" if name == "learning_rate_power" else (
-                    "> 0" if name == "learning_rate" else ">= 0"
-                )
-                raise ValueError(f"{name} must be finite and {bound}, got {value!r}")
+                raise ValueError(f"{tf_name} must be finite and {bound}, got {value!r}")
         if not (math.isfinite(1.0 / self.learning_rate) and math.isfinite(self.q_offset)):
             raise ValueError(
                 f"learning_rate={self.learning_rate!r} is too small: 1 / learning_rate "
