@@ -78,11 +78,13 @@ class Journal:
             self._end = end
         w, n, z = self._targets
         old_w, old_n, old_z = self._old
-        # mode="clip" (the columns are in range anyway) lets take write into `out` directly.
+        where = slice(begin, end) if w.ndim == 1 else (slice(None), slice(begin, end))
+        # take(indices, axis, out, mode), positional: this runs once per batch. mode="clip"
+        # (the columns are in range anyway) lets take write into `out` without buffering.
         return (
-            w.take(cols, axis=-1, out=old_w[..., begin:end], mode="clip"),
-            n.take(cols, axis=-1, out=old_n[..., begin:end], mode="clip"),
-            z.take(cols, axis=-1, out=old_z[..., begin:end], mode="clip"),
+            w.take(cols, -1, old_w[where], "clip"),
+            n.take(cols, -1, old_n[where], "clip"),
+            z.take(cols, -1, old_z[where], "clip"),
         )
 
     def rollback(self) -> None:
