@@ -133,7 +133,7 @@ class Ftrl:
 
         Every gradient and variable is checked, and every step computed and checked finite,
         before any variable or slot is written; on error nothing has changed (variables,
-        slots, :attr:`iterations`). A variable listed twice gets both steps, in order.
+        slots, ``iterations``). A variable listed twice gets both steps, in order.
 
         Parameters
         ----------
@@ -145,7 +145,7 @@ class Ftrl:
         Returns
         -------
         int
-            The new value of :attr:`iterations`.
+            The new value of ``iterations``.
 
         Raises
         ------

@@ -195,7 +195,8 @@ def ftrl_update(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return new ``(w, n, z)`` for one FTRL step; the inputs are not modified.
 
-    :func:`ftrl_step` with the hyper-parameters as keywords; the arrays broadcast together.
+    The update of the module docstring (the code every FTRL step runs), with the
+    hyper-parameters as keywords; the arrays broadcast together.
 
     Examples
     --------
