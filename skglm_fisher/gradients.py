@@ -6,12 +6,13 @@ Numpy keeps no tape, so derivatives come from evaluating the function again:
   no subtraction, so no cancellation: for analytic code the result is exact to rounding.
 * **central differences**: ``(f(x + h e_k) - f(x - h e_k)) / (2 h)`` with
   ``h = eps**(1/3) max(1, |x_k|)``, accurate to about ``1e-10`` relative. Used on request
-  (``method='central'``) and as the automatic fallback when ``f`` cannot take complex input.
+  (``method='central'``) and as the automatic fallback where complex step does not apply.
 
 Both need one evaluation of ``f`` per element of each differentiated argument (one "column" of
 the Jacobian at a time); ``vectorized=True`` evaluates all columns of an argument in one call,
 and ``elementwise=True`` (for ``f`` whose output element k depends on input element k alone, such
-as a mean function) perturbs every element at once, for one evaluation in all.
+as a mean function) perturbs every element at once, for one evaluation in all. A complex-step
+gradient is then checked with two more evaluations (below).
 
 Where complex step does not apply
 ---------------------------------
@@ -273,7 +274,9 @@ def value_and_gradients_function(
     method : {'complex_step', 'central'}, default='complex_step'
         Differentiation rule (see the module docstring). ``'complex_step'`` falls back to
         ``'central'`` with a :class:`ComplexStepWarning` when ``f`` raises ``TypeError`` on
-        complex input, emits a ``ComplexWarning`` or returns a real result.
+        complex input, emits a ``ComplexWarning``, returns a real result, is NaN or infinite
+        at the point, or when its complex-step derivative disagrees with a central-difference
+        probe (``f`` is not complex-analytic).
     vectorized : bool, default=False
         If True, ``f`` must accept each differentiated argument with one extra leading axis
         (a stack of perturbed copies) and return results with that leading axis; all columns of
