@@ -13,7 +13,11 @@ reduction                    reduced loss
 ``'sum_by_nonzero_weights'`` ``sum(w l) / #(w != 0)``
 ============================ ==================================
 
-A zero denominator gives a zero loss (and gradient), as TensorFlow's safe division does.
+Weights are finite and non-negative. A zero denominator gives a zero loss (and gradient), as
+TensorFlow's safe division does; the metrics divide the same way. Sums are formed without
+intermediate overflow, so a reduced loss is finite whenever its exact value is: the average loss
+of logits near ``±1e308`` is finite, while a plain sum of several such losses is ``inf``, the
+IEEE result of a sum beyond the float range.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from scipy.special import expit, logsumexp, softmax
+from scipy.special import logsumexp, softmax
+
+from ._logistic import sigmoid, sigmoid_cross_entropy
 
 __all__ = [
     "LOSS_REDUCTIONS",
@@ -34,32 +40,43 @@ __all__ = [
 LOSS_REDUCTIONS = ("sum", "sum_over_batch_size", "mean", "sum_by_nonzero_weights")
 
 
-def sigmoid_cross_entropy(labels: np.ndarray, logits: np.ndarray) -> np.ndarray:
-    """Per-example ``max(x, 0) - x·z + log(1 + exp(-|x|))`` on already-checked arrays.
-
-    The unchecked kernel of :meth:`LogisticRegressionHead.per_example_loss`, for solvers that
-    validated their labels once and call it every iteration.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> np.round(sigmoid_cross_entropy(np.array([0.4, 0.6, 0.8]), np.array([0.0, -1.0, 1.0])), 4)
-    array([0.6931, 0.9133, 0.5133])
-    """
-    return np.maximum(logits, 0.0) - logits * labels + np.log1p(np.exp(-np.abs(logits)))
-
-
-def _reduction_scale(reduction: str, weights: np.ndarray | None, n: int) -> float:
-    """The factor that turns ``sum(w l)`` into the reduced loss."""
+def _reduction_denominator(reduction: str, weights: np.ndarray | None, n: int) -> float:
+    """What ``sum(w l)`` is divided by to give the reduced loss (0: the loss is 0)."""
     if reduction == "sum":
         return 1.0
     if reduction == "sum_over_batch_size" or weights is None:
-        denominator = float(n)
-    elif reduction == "mean":
-        denominator = float(np.sum(weights))
-    else:  # sum_by_nonzero_weights
-        denominator = float(np.count_nonzero(weights))
-    return 1.0 / denominator if denominator > 0 else 0.0
+        return float(n)
+    if reduction == "mean":
+        return float(np.sum(weights))
+    return float(np.count_nonzero(weights))  # sum_by_nonzero_weights
+
+
+def _safe_weighted_sum(values: np.ndarray, weights: np.ndarray | None, divisor: float) -> float:
+    """``sum(weights * values) / divisor``, 0 when ``divisor`` is 0 (TensorFlow's safe division).
+
+    Finite whenever the exact result is: if the direct sum overflows, it is formed again with
+    the binary exponents of the largest value, the largest weight and the divisor taken out.
+    """
+    if divisor == 0:
+        return 0.0
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(values) if weights is None else np.dot(weights, values)
+        result = float(total / divisor)
+    if np.isfinite(result):
+        return result
+    v_max = float(np.max(np.abs(values)))
+    w_max = 1.0 if weights is None else float(np.max(weights))
+    if v_max == 0 or w_max == 0:
+        return 0.0
+    scaled = values / v_max
+    t = float(np.sum(scaled) if weights is None else np.dot(weights / w_max, scaled))  # |t| <= n
+    mantissas, exponents = np.frexp([t, v_max, w_max, divisor])
+    with np.errstate(over="ignore"):  # beyond the float range: inf, the IEEE result
+        return float(
+            np.ldexp(mantissas[0] * mantissas[1] * mantissas[2] / mantissas[3],
+                     exponents[0] + exponents[1] + exponents[2] - exponents[3])
+        )
 
 
 def _as_finite(name: str, value: Any) -> np.ndarray:
@@ -101,11 +118,22 @@ class _Head:
             weights = np.full(n, weights[0])
         if weights.shape != (n,):
             raise ValueError(f"sample_weight has {weights.size} values for {n} examples")
+        if weights.size and weights.min() < 0:
+            raise ValueError(
+                f"sample_weight must be non-negative; got {weights.min()!r} (a negative weight "
+                "would make the loss unbounded below)"
+            )
+        with np.errstate(over="ignore"):
+            total = np.sum(weights)
+        if not np.isfinite(total):
+            raise ValueError(
+                "sample_weight sums to more than the float64 range; rescale the weights"
+            )
         return weights
 
     def _reduce(self, losses: np.ndarray, weights: np.ndarray | None) -> float:
-        total = float(np.sum(losses if weights is None else weights * losses))
-        return total * _reduction_scale(self.loss_reduction, weights, losses.shape[0])
+        denominator = _reduction_denominator(self.loss_reduction, weights, losses.shape[0])
+        return _safe_weighted_sum(losses, weights, denominator)
 
     def loss(self, labels, logits, features: Mapping | None = None, sample_weight=None) -> float:
         """Reduced training loss (see the module docstring for the reductions).
@@ -127,13 +155,16 @@ class _Head:
         return self._gradient(labels, logits, weights)
 
     def _gradient(self, labels, logits, weights):
-        """Unchecked gradient: per-example residual, times weight, times reduction scale."""
+        """Unchecked gradient: per-example residual, times weight, over the reduction's
+        denominator (weights finite, non-negative, with a finite sum)."""
         residual = self._residual(labels, logits)
         if weights is not None:
             residual *= weights.reshape((-1,) + (1,) * (residual.ndim - 1))
-        scale = _reduction_scale(self.loss_reduction, weights, logits.shape[0])
-        if scale != 1.0:
-            residual *= scale
+        denominator = _reduction_denominator(self.loss_reduction, weights, logits.shape[0])
+        if denominator == 0:
+            residual[...] = 0.0
+        elif denominator != 1.0:
+            residual /= denominator
         return residual
 
     def __repr__(self) -> str:
@@ -192,7 +223,7 @@ class LogisticRegressionHead(_Head):
 
     @staticmethod
     def _residual(labels, logits):
-        return expit(logits) - labels
+        return sigmoid(logits) - labels
 
     def predictions(self, logits) -> dict[str, np.ndarray]:
         """Predictions from logits.
@@ -205,7 +236,7 @@ class LogisticRegressionHead(_Head):
             and ``'class_ids'`` (``p > 0.5`` as int64, shaped like ``logits``).
         """
         logits = _as_finite("logits", logits)
-        p = expit(logits)
+        p = sigmoid(logits)
         flat = p.reshape(-1)
         return {
             "logits": logits,
@@ -223,23 +254,24 @@ class LogisticRegressionHead(_Head):
         dict
             ``'average_loss'`` (``sum(w l) / sum(w)``), ``'label/mean'``, ``'prediction/mean'``,
             ``'accuracy'`` (class ids against labels thresholded at 0.5), ``'accuracy_baseline'``
-            (accuracy of always predicting the majority label) and ``'auc'`` (NaN when only one
-            class is present).
+            (accuracy of always predicting the majority label) and ``'auc'``. The means divide
+            by ``sum(w)`` safely, as TensorFlow's metrics do: with all weights 0 they are 0 (and
+            the baseline 1). ``'auc'`` is NaN when one class has no weight (it is undefined).
         """
         losses = self.per_example_loss(labels, logits)
         labels, logits = self._check(labels, logits)
         n = losses.shape[0]
         w = self._weights(None, sample_weight, n, use_column=False)
         w = np.ones(n) if w is None else w
-        total = w.sum()
-        p = expit(logits).reshape(-1)
+        total = float(w.sum())
+        p = sigmoid(logits).reshape(-1)
         z = labels.reshape(-1)
-        label_mean = float(w @ z / total)
+        label_mean = _safe_weighted_sum(z, w, total)
         return {
-            "average_loss": float(w @ losses.reshape(-1) / total),
+            "average_loss": _safe_weighted_sum(losses, w, total),
             "label/mean": label_mean,
-            "prediction/mean": float(w @ p / total),
-            "accuracy": float(w @ ((p > 0.5) == (z > 0.5)) / total),
+            "prediction/mean": _safe_weighted_sum(p, w, total),
+            "accuracy": _safe_weighted_sum((p > 0.5) == (z > 0.5), w, total),
             "accuracy_baseline": max(label_mean, 1.0 - label_mean),
             "auc": _weighted_auc(z > 0.5, p, w),
         }
@@ -327,12 +359,14 @@ class MultiClassHead(_Head):
         }
 
     def metrics(self, labels, logits, sample_weight=None) -> dict[str, float]:
-        """``'average_loss'`` (``sum(w l) / sum(w)``) and ``'accuracy'``, weighted."""
+        """``'average_loss'`` (``sum(w l) / sum(w)``) and ``'accuracy'``, weighted (0 when all
+        weights are 0, as TensorFlow's safe division gives)."""
         losses = self.per_example_loss(labels, logits)
         labels, logits = self._check(labels, logits)
         w = self._weights(None, sample_weight, losses.shape[0], use_column=False)
         w = np.ones(losses.shape[0]) if w is None else w
+        total = float(w.sum())
         return {
-            "average_loss": float(w @ losses / w.sum()),
-            "accuracy": float(w @ (np.argmax(logits, axis=1) == labels) / w.sum()),
+            "average_loss": _safe_weighted_sum(losses, w, total),
+            "accuracy": _safe_weighted_sum(np.argmax(logits, axis=1) == labels, w, total),
         }

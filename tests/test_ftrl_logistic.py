@@ -290,7 +290,7 @@ def test_partial_fit_input_errors():
 
 
 def test_coef_is_the_function_of_the_ftrl_state():
-    from skglm_fisher.optim._minibatch import ftrl_weights
+    from skglm_fisher.optim._kernels import ftrl_weights
 
     X, y = _problem(n_classes=3, seed=12)
     clf = FTRLLogisticRegression(batch_size=8, l1_regularization_strength=0.5,
@@ -459,3 +459,12 @@ def test_skops_file_roundtrip(tmp_path):
     buffer = io.BytesIO()
     pickle.dump(clf, buffer)
     assert buffer.tell() > 0
+
+
+def test_default_parameters_fit_small_data_without_warnings():
+    X, y = load_iris(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf = FTRLLogisticRegression(random_state=0).fit(X, y)
+    assert clf.n_iter_ < clf.max_iter
+    assert clf.score(X, y) > 0.9

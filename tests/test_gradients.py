@@ -124,7 +124,7 @@ def test_falls_back_to_central_differences_with_a_warning(loss):
 
 
 @pytest.mark.parametrize("method", ["complex_step", "central"])
-def test_elementwise_functions_need_one_evaluation(method):
+def test_elementwise_functions_need_few_evaluations(method):
     calls = []
 
     def mean_function(eta):
@@ -136,5 +136,86 @@ def test_elementwise_functions_need_one_evaluation(method):
     _, (grad,) = differentiate(eta)
     rtol = 1e-12 if method == "complex_step" else 1e-8
     np.testing.assert_allclose(grad, np.exp(eta) + 3 * eta**2, rtol=rtol)
-    # The value, then one (complex step) or two (central differences) evaluations.
-    assert len(calls) == (2 if method == "complex_step" else 3)
+    # The value, then one complex-step evaluation checked against the central gradient (two
+    # more), or the two central-difference evaluations alone.
+    assert len(calls) == (4 if method == "complex_step" else 3)
+
+
+# ---------------------------------------------------------------- where complex step is invalid
+def _differentiate_with_warning(f, *args, **kwargs):
+    with pytest.warns(ComplexStepWarning, match="central") as record:
+        result = value_and_gradients_function(f, **kwargs)(*args)
+    return result, str(record[0].message)
+
+
+def _differentiate_silently(f, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return value_and_gradients_function(f, **kwargs)(*args)
+
+
+def test_non_analytic_function_falls_back_instead_of_a_wrong_gradient():
+    # x * conj(x) = x**2 on the reals, but its complex-step derivative is 0.
+    (value, (grad,)), message = _differentiate_with_warning(lambda x: x * np.conj(x), 3.0)
+    assert value == 9.0
+    assert_allclose(grad, 6.0, rtol=1e-9)
+    assert "not complex-analytic" in message
+    # |x| + x keeps an imaginary part from x alone: half the derivative was lost.
+    x = np.array([2.0, -1.0, 0.5])
+    (_, (grad,)), _ = _differentiate_with_warning(lambda x: np.sum(np.abs(x) + x), x)
+    assert_allclose(grad, np.sign(x) + 1, atol=1e-9)
+
+
+@pytest.mark.parametrize("mode", ["vectorized", "elementwise"])
+def test_non_analytic_detected_in_vectorized_and_elementwise_modes(mode):
+    x = np.array([0.3, -0.7, 1.1])
+    if mode == "vectorized":
+        def f(x):
+            return np.sum(x * np.conj(x), axis=-1)
+    else:
+        def f(x):
+            return x * np.conj(x)
+    (_, (grad,)), message = _differentiate_with_warning(f, x, **{mode: True})
+    assert_allclose(grad, 2 * x, rtol=1e-8)
+    assert "not complex-analytic" in message
+
+
+def test_nan_value_gives_a_nan_gradient_not_the_complex_branch():
+    # log(-1 + ih) = i pi: its imaginary part over h was returned as a gradient of 3.1e30.
+    with np.errstate(invalid="ignore"):  # the function's own warning at its NaN point
+        (value, (grad,)), message = _differentiate_with_warning(np.log, -1.0)
+    assert np.isnan(value) and np.isnan(grad)
+    assert "NaN or infinite" in message
+
+
+@pytest.mark.parametrize(
+    "f, x, expected",
+    [
+        # Large third derivatives: the first probe's truncation error exceeds the tolerance,
+        # the finer probe confirms the complex step.
+        (lambda x: np.exp(100 * x), 1.0, lambda x: 100 * np.exp(100 * x)),
+        (lambda x: np.sum(np.exp(10 * x)), np.array([30.0, 1.0]), lambda x: 10 * np.exp(10 * x)),
+        # Next to the edge of the domain the probe is NaN: the complex step is kept.
+        (np.sqrt, 1e-9, lambda x: 0.5 / np.sqrt(x)),
+        # Cancellation: a small value made of large terms.
+        (lambda x: np.cos(x) ** 2 + np.sin(x) ** 2 - 1 + 1e-3 * x, 40.0, lambda x: 1e-3),
+    ],
+    ids=["exp(100x)", "sum exp(10x)", "sqrt near 0", "cancellation"],
+)
+def test_analytic_functions_keep_the_complex_step_silently(f, x, expected):
+    _, (grad,) = _differentiate_silently(f, x)
+    assert_allclose(grad, expected(x), rtol=1e-12)
+
+
+def test_elementwise_analytic_with_huge_values_is_silent():
+    eta = np.array([-600.0, 0.0, 700.0])
+    _, (grad,) = _differentiate_silently(np.exp, eta, elementwise=True)
+    assert_allclose(grad, np.exp(eta), rtol=1e-14)
+
+
+def test_underflowing_complex_step_is_caught():
+    # exp(-700 + 1e-30 i) has an imaginary part of 1e-334: it underflows to 0.
+    eta = np.array([-700.0, 0.0])
+    (_, (grad,)), message = _differentiate_with_warning(np.exp, eta, elementwise=True)
+    assert_allclose(grad, np.exp(eta), rtol=1e-5)  # central differences, step 4e-3 at -700
+    assert "element 0" in message

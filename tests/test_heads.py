@@ -6,6 +6,8 @@ The check value comes from TensorFlow's LogisticRegressionHead docstring example
     head.loss(labels=[[.4], [.6], [.8]], logits=[[0.], [-1.], [1.]])   # 0.7066
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -144,3 +146,58 @@ def test_multiclass_head():
         head.loss(labels, logits[:, :2])
     with pytest.raises(ValueError, match="n_classes"):
         MultiClassHead(1)
+
+
+# --------------------------------------------------------------------------- bad input, edges
+def test_negative_weights_are_refused():
+    head = LogisticRegressionHead(loss_reduction="mean")
+    for call in (head.loss, head.loss_gradient):
+        with pytest.raises(ValueError, match="non-negative"):
+            call(LABELS, LOGITS, sample_weight=[1.0, -0.5, 1.0])
+    with pytest.raises(ValueError, match="non-negative"):
+        head.metrics(LABELS, LOGITS, sample_weight=[1.0, -0.5, 1.0])
+    with pytest.raises(ValueError, match="non-negative"):
+        MultiClassHead(2).loss([0, 1, 1], np.zeros((3, 2)), sample_weight=[1.0, 1.0, -1.0])
+    with pytest.raises(ValueError, match="float64 range"):
+        head.loss(LABELS, LOGITS, sample_weight=[1e308, 1e308, 1.0])
+
+
+def test_metrics_with_all_zero_weights_divide_safely():
+    """TensorFlow's metrics divide with div_no_nan: no weight gives 0, not NaN."""
+    m = LogisticRegressionHead().metrics(LABELS, LOGITS, sample_weight=np.zeros(3))
+    assert m["average_loss"] == m["label/mean"] == m["prediction/mean"] == m["accuracy"] == 0.0
+    assert m["accuracy_baseline"] == 1.0  # max(label mean, 1 - label mean), as TensorFlow
+    assert np.isnan(m["auc"])  # undefined without weight on both classes (documented)
+    multi = MultiClassHead(3).metrics([0, 2], np.zeros((2, 3)), sample_weight=[0.0, 0.0])
+    assert multi == {"average_loss": 0.0, "accuracy": 0.0}
+
+
+def test_losses_of_extreme_finite_logits_are_finite_and_exact():
+    logits = np.array([1e308, -1e308, 1e308, -1e308])
+    labels = np.array([0.4, 1.0, 1.0, 0.0])
+    head = LogisticRegressionHead()
+    # -z log p - (1 - z) log(1 - p), with log p = -max(-x, 0) and log(1 - p) = -max(x, 0).
+    expected = np.array([0.6e308, 1e308, 0.0, 0.0])
+    assert_allclose(head.per_example_loss(labels, logits), expected, rtol=1e-15)
+    mean = LogisticRegressionHead(loss_reduction="sum_over_batch_size")
+    assert_allclose(mean.loss(labels, logits), expected.sum() / 4, rtol=1e-15)
+    w = np.array([1.0, 3.0, 1.0, 1.0])
+    by_weight = LogisticRegressionHead(loss_reduction="mean")
+    assert_allclose(by_weight.loss(labels, logits, sample_weight=w), (w / w.sum()) @ expected,
+                    rtol=1e-15)
+    metrics = head.metrics(labels, logits)
+    assert_allclose(metrics["average_loss"], expected.sum() / 4, rtol=1e-15)
+    # A plain sum beyond the float range is inf (IEEE), silently: it is the exact result rounded.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        two = LogisticRegressionHead(loss_reduction="sum").loss([0.0, 1.0], [1e308, -1e308])
+    assert two == np.inf
+    assert_allclose(head.loss_gradient(labels, logits), (np.array([1, 0, 1, 0]) - labels) / 4)
+
+
+def test_column_shaped_input_with_weights_matches_flat_input():
+    w = np.array([2.0, 0.0, 1.0])
+    head = LogisticRegressionHead(loss_reduction="sum")
+    flat = head.loss(LABELS, LOGITS, sample_weight=w)
+    assert head.loss(LABELS[:, None], LOGITS[:, None], sample_weight=w) == flat
+    assert_allclose(flat, w @ PER_EXAMPLE, atol=2e-4)

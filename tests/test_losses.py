@@ -328,6 +328,16 @@ def test_extreme_logits_stay_finite():
     assert np.isclose(loss.evaluate(), 1600 + np.log(2))
 
 
+def test_bernoulli_loss_of_any_finite_logit_is_finite():
+    # -log p = max(-x, 0) and -log(1 - p) = max(x, 0) in the tails, exactly.
+    logits = np.array([[1e308, -1e308], [-1e308, 1e308]])
+    loss = MultiBernoulliNegativeLogProbLoss(logits, [[0.0, 1.0], [0.0, 1.0]])
+    per_element = -loss.dist.log_prob(loss.targets)
+    np.testing.assert_array_equal(per_element, [[1e308, 1e308], [0.0, 0.0]])
+    np.testing.assert_array_equal(loss.gradient(), [[1.0, -1.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(loss.multiply_fisher(np.ones((2, 2))), np.zeros((2, 2)))
+
+
 @pytest.mark.parametrize("name, factory, logpdf", GLM_FAMILIES, ids=GLM_IDS)
 def test_glm_loss_matches_scipy(name, factory, logpdf):
     family = factory()

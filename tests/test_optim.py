@@ -22,8 +22,10 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit
 
+from skglm_fisher.gradients import ComplexStepWarning
 from skglm_fisher.optim import Ftrl, apply_ftrl, sparse_apply_ftrl
-from skglm_fisher.optim._minibatch import FtrlHyper, _unique_columns, ftrl_weights
+from skglm_fisher.optim._kernels import FtrlHyper, ftrl_weights
+from skglm_fisher.optim._minibatch import _unique_columns
 
 DATA = Path(__file__).parent / "data"
 
@@ -271,3 +273,146 @@ def test_unique_columns_property(columns):
     cols, inverse = _unique_columns(columns, np.empty(1001, np.intp), np.arange(201))
     assert_array_equal(cols[inverse], columns)
     assert_array_equal(np.sort(cols), np.unique(columns))
+
+
+# --------------------------------------------------------------------------- checked API
+def _snapshot(opt, *variables):
+    """Everything apply_gradients may change, copied."""
+    slots = {
+        id(v): {name: s.copy() for name, s in entry[1].items()}
+        for v in variables
+        for entry in [opt._slots.get(id(v))]
+        if entry is not None
+    }
+    return [v.copy() for v in variables], slots, opt.iterations
+
+
+def _assert_unchanged(opt, before, *variables):
+    values, slots, iterations = before
+    for v, old in zip(variables, values, strict=True):
+        assert_array_equal(v, old)
+    assert opt.iterations == iterations
+    assert {k for k in opt._slots if k in {id(v) for v in variables}} == set(slots)
+    for key, named in slots.items():
+        for name, old in named.items():
+            assert_array_equal(opt._slots[key][1][name], old)
+
+
+@pytest.mark.parametrize(
+    "bad, error, match",
+    [
+        (np.array([np.nan, 0.0, 0.0]), ValueError, "NaN or infinity"),
+        (np.array([np.inf, 0.0, 0.0]), ValueError, "NaN or infinity"),
+        (np.array([1e300, 0.0, 0.0]), ValueError, "NaN or infinite"),  # g**2 overflows
+        (np.zeros(2), ValueError, "shape"),
+        (np.array(["a", "b", "c"]), TypeError, "real numbers"),
+        ((np.array([0.0, 1.0]), np.ones(2)), TypeError, "integers"),  # float indices
+        ((np.array([0, 5]), np.ones(2)), ValueError, r"in \[0, 3\)"),
+        ((np.array([0]), np.array([np.nan])), ValueError, "NaN or infinity"),
+        ((np.array([0]),), TypeError, "tuple"),
+    ],
+    ids=["nan", "inf", "overflow", "shape", "strings", "float-indices", "index-range",
+         "sparse-nan", "sparse-tuple"],
+)
+def test_apply_gradients_is_all_or_nothing(bad, error, match):
+    """A bad gradient for the second variable leaves the first one, every slot and the
+    iteration count exactly as they were (no slots are created either)."""
+    w, v = np.array([0.5, -1.0, 2.0]), np.array([1.0, 2.0, 3.0])
+    opt = Ftrl(learning_rate=0.2, l1_regularization_strength=0.01)
+    opt.apply_gradients([(np.array([0.1, 0.2, 0.3]), w)])  # w has slots, v has none
+    before = _snapshot(opt, w, v)
+    with pytest.raises(error, match=match):
+        opt.apply_gradients([(np.array([1.0, 1.0, 1.0]), w), (bad, v)])
+    _assert_unchanged(opt, before, w, v)
+    assert id(v) not in opt._slots
+
+
+@pytest.mark.parametrize(
+    "var, error",
+    [(np.zeros(3, dtype=int), TypeError), ([0.0, 0.0, 0.0], TypeError)],
+    ids=["integer", "list"],
+)
+def test_variables_must_be_float_arrays(var, error):
+    opt = Ftrl(learning_rate=0.1)
+    with pytest.raises(error, match="floating-point"):
+        opt.apply_gradients([(np.ones(3), var)])
+    readonly = np.zeros(3)
+    readonly.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        opt.apply_gradients([(np.ones(3), readonly)])
+    assert opt.iterations == 0 and opt.variables() == []
+
+
+def test_raw_kernels_refuse_integer_variables_instead_of_truncating():
+    for kernel, extra in ((apply_ftrl, ()), (sparse_apply_ftrl, (np.array([0, 1]),))):
+        var = np.zeros(2, dtype=np.int64)
+        with pytest.raises(TypeError, match="floating-point"):
+            kernel(var, np.zeros(2), np.zeros(2), np.ones(2), *extra, learning_rate=0.1, l1=0,
+                   l2=0)
+        assert_array_equal(var, [0, 0])
+    with pytest.raises(TypeError, match="integers"):
+        sparse_apply_ftrl(np.zeros(2), np.zeros(2), np.zeros(2), np.ones(1), np.array([0.0]),
+                          learning_rate=0.1, l1=0, l2=0)
+
+
+def test_a_variable_listed_twice_takes_both_steps():
+    kw = dict(learning_rate=0.3, l1_regularization_strength=0.01, beta=0.5)
+    twice, once = np.array([0.2, -0.4, 0.1]), np.array([0.2, -0.4, 0.1])
+    g1, g2 = np.array([0.5, -0.2, 0.1]), (np.array([2, 0, 2]), np.array([0.3, 0.1, -0.6]))
+    opt_twice, opt_once = Ftrl(**kw), Ftrl(**kw)
+    opt_twice.apply_gradients([(g1, twice), (g2, twice)])
+    opt_once.apply_gradients([(g1, once)])
+    opt_once.apply_gradients([(g2, once)])
+    assert_array_equal(twice, once)
+    for name in ("accumulator", "linear"):
+        assert_array_equal(opt_twice.get_slot(twice, name), opt_once.get_slot(once, name))
+    assert opt_twice.iterations == 1
+
+
+def test_minimize_refuses_a_non_finite_loss_and_changes_nothing():
+    w = np.array([1.0, -2.0])
+    opt = Ftrl(learning_rate=0.1)
+    opt.minimize(lambda w: np.sum(w**2), [w])
+    before = _snapshot(opt, w)
+    # log of a negative weight: NaN (complex step says it does not apply there, too)
+    with pytest.raises(ValueError, match="finite scalar"), np.errstate(invalid="ignore"):
+        with pytest.warns(ComplexStepWarning, match="NaN or infinite"):
+            opt.minimize(lambda w: np.sum(np.log(w)), [w])
+    _assert_unchanged(opt, before, w)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        opt.minimize(lambda w: 1e200 * np.sum(w), [w])  # gradient 1e200: g**2 overflows
+    _assert_unchanged(opt, before, w)
+    with pytest.raises(TypeError, match="floating-point"):
+        opt.minimize(lambda w: np.sum(w), [np.zeros(2, dtype=int)])
+
+
+def test_hyper_parameters_whose_updates_overflow_are_refused():
+    with pytest.raises(ValueError, match="too small"):
+        Ftrl(learning_rate=1e-320)
+    with pytest.raises(ValueError, match="finite"):
+        Ftrl(learning_rate=np.inf)
+    with pytest.raises(ValueError, match="too small"):
+        FtrlHyper(1e-320).check()
+    with pytest.raises(ValueError, match="l1"):
+        FtrlHyper(0.1, l1=np.nan).check()
+
+
+@pytest.mark.parametrize("power", [-0.5, 0.0, -0.7])
+def test_refusal_from_the_overflowing_gradient_for_every_power(power):
+    """With p = 0 the weight does not see the accumulator, which is checked too."""
+    w = np.zeros(2)
+    opt = Ftrl(learning_rate=0.1, learning_rate_power=power)
+    opt.apply_gradients([(np.array([1.0, 1.0]), w)])
+    before = _snapshot(opt, w)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        opt.apply_gradients([(np.array([1e160, 0.0]), w)])
+    _assert_unchanged(opt, before, w)
+
+
+def test_float32_variables_keep_their_dtype_and_refuse_float32_overflow():
+    w = np.zeros(2, dtype=np.float32)
+    opt = Ftrl(learning_rate=0.1)
+    opt.apply_gradients([(np.array([0.5, -0.5]), w)])
+    assert w.dtype == np.float32 and opt.get_slot(w, "accumulator").dtype == np.float32
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        opt.apply_gradients([(np.array([1e39, 0.0]), w)])  # beyond the float32 range

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special, stats
 
+from skglm_fisher._logistic import sigmoid_cross_entropy
 from skglm_fisher.glm._links import (
     IdentityLink,
     InverseLink,
@@ -309,7 +310,7 @@ class _BernoulliDistribution(ExponentialFamily):
         y, eta = np.asarray(y), np.asarray(eta)
         if isinstance(self.link, LogitLink):
             # Computed from the logits so that large |eta| keeps full precision.
-            return -(y * np.logaddexp(0.0, -eta) + (1.0 - y) * np.logaddexp(0.0, eta))
+            return -sigmoid_cross_entropy(y, eta)
         return self._log_prob(y, self.mean(eta))
 
     def _log_prob(self, y, mu):
@@ -398,7 +399,7 @@ class Binomial(ExponentialFamily):
         n = self.total_count
         log_choose = special.gammaln(n + 1) - special.gammaln(y + 1) - special.gammaln(n - y + 1)
         if isinstance(self.link, LogitLink):
-            return log_choose - y * np.logaddexp(0.0, -eta) - (n - y) * np.logaddexp(0.0, eta)
+            return log_choose - sigmoid_cross_entropy(y, eta, total_count=n)
         p = self.link.inverse(eta)
         return log_choose + special.xlogy(y, p) + special.xlog1py(n - y, -p)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 
+from skglm_fisher._logistic import sigmoid, sigmoid_cross_entropy
 from skglm_fisher.losses._base import (
     DistributionNegativeLogProbLoss,
     NaturalParamsNegativeLogProbLoss,
@@ -24,12 +24,11 @@ class _Bernoulli:
 
     def __init__(self, logits: np.ndarray):
         self.logits = logits
-        self.probs = expit(logits)
+        self.probs = sigmoid(logits)
 
     def log_prob(self, x):
-        # log p = -softplus(-l), log(1 - p) = -softplus(l): exact for large |l|.
-        l = self.logits
-        return -(x * np.logaddexp(0.0, -l) + (1.0 - x) * np.logaddexp(0.0, l))
+        # From the logits, not the probabilities: exact for large |logits|.
+        return -sigmoid_cross_entropy(x, self.logits)
 
     def sample(self, seed=None):
         uniform = rng_from_seed(seed).random(self.probs.shape)
@@ -77,7 +76,7 @@ class MultiBernoulliNegativeLogProbLoss(
                 raise ValueError("targets of a Bernoulli loss must lie in [0, 1].")
             self._targets = targets
         # p (1 - p) = sigmoid(l) sigmoid(-l), accurate in both tails.
-        self._variance = self._dist.probs * expit(-self._logits)
+        self._variance = self._dist.probs * sigmoid(-self._logits)
 
     @property
     def targets(self):

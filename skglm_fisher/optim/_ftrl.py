@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
 from ..gradients import value_and_gradients_function
-from ._kernels import apply_ftrl, sparse_apply_ftrl
+from ._kernels import FtrlHyper, check_sparse_indices, ftrl_step, sum_duplicate_rows
 
 __all__ = ["Ftrl"]
 
@@ -80,20 +81,11 @@ class Ftrl:
         l2_shrinkage_regularization_strength: float = 0.0,
         beta: float = 0.0,
     ):
-        if not learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
-        if not learning_rate_power <= 0:
-            raise ValueError(f"learning_rate_power must be <= 0, got {learning_rate_power!r}")
-        non_negative = {
-            "initial_accumulator_value": initial_accumulator_value,
-            "l1_regularization_strength": l1_regularization_strength,
-            "l2_regularization_strength": l2_regularization_strength,
-            "l2_shrinkage_regularization_strength": l2_shrinkage_regularization_strength,
-            "beta": beta,
-        }
-        for name, value in non_negative.items():
-            if not value >= 0:
-                raise ValueError(f"{name} must be >= 0, got {value!r}")
+        if not (initial_accumulator_value >= 0 and math.isfinite(initial_accumulator_value)):
+            raise ValueError(
+                "initial_accumulator_value must be finite and >= 0, got "
+                f"{initial_accumulator_value!r}"
+            )
         self.learning_rate = float(learning_rate)
         self.learning_rate_power = float(learning_rate_power)
         self.initial_accumulator_value = float(initial_accumulator_value)
@@ -101,30 +93,21 @@ class Ftrl:
         self.l2_regularization_strength = float(l2_regularization_strength)
         self.l2_shrinkage_regularization_strength = float(l2_shrinkage_regularization_strength)
         self.beta = float(beta)
+        self._hyper()
         self.iterations = 0
         # Slots keyed by id(var); the var itself is kept too so its id cannot be reused.
         self._slots: dict[int, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
 
-    def _hyper(self) -> dict[str, float]:
-        return {
-            "learning_rate": self.learning_rate,
-            "l1": self.l1_regularization_strength,
-            "l2": self.l2_regularization_strength,
-            "l2_shrinkage": self.l2_shrinkage_regularization_strength,
-            "learning_rate_power": self.learning_rate_power,
-            "beta": self.beta,
-        }
+    def _hyper(self) -> FtrlHyper:
+        """The current hyper-parameters, checked (they may have been reassigned since)."""
+        return FtrlHyper.from_tensorflow_names(self).check()
 
-    def _get_or_create_slots(self, var: np.ndarray) -> dict[str, np.ndarray]:
+    def _state(self, var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The live slots of ``var``, or new ones at their initial values (not yet stored)."""
         entry = self._slots.get(id(var))
-        if entry is None:
-            slots = {
-                "accumulator": np.full_like(var, self.initial_accumulator_value),
-                "linear": np.zeros_like(var),
-            }
-            self._slots[id(var)] = (var, slots)
-            return slots
-        return entry[1]
+        if entry is not None:
+            return entry[1]["accumulator"], entry[1]["linear"]
+        return np.full_like(var, self.initial_accumulator_value), np.zeros_like(var)
 
     def get_slot_names(self) -> list[str]:
         """Names of the per-variable slots: ``['accumulator', 'linear']``."""
@@ -146,7 +129,11 @@ class Ftrl:
     def apply_gradients(
         self, grads_and_vars: Iterable[tuple[np.ndarray | tuple | None, np.ndarray]]
     ) -> int:
-        """Apply one FTRL step to each variable, in place.
+        """Apply one FTRL step to each variable, in place: all of them or none.
+
+        Every gradient and variable is checked, and every step computed and checked finite,
+        before any variable or slot is written; on error nothing has changed (variables,
+        slots, ``iterations``). A variable listed twice gets both steps, in order.
 
         Parameters
         ----------
@@ -159,21 +146,49 @@ class Ftrl:
         -------
         int
             The new value of ``iterations``.
+
+        Raises
+        ------
+        TypeError
+            If a variable is not a writable floating-point array, a gradient is not numeric or
+            sparse indices are not integers.
+        ValueError
+            If a gradient has the wrong shape, contains NaN or infinity, an index is out of
+            range, or a step would make a variable or slot NaN or infinite.
         """
         hyper = self._hyper()
-        for grad, var in grads_and_vars:
+        pending: dict[int, _PendingStep] = {}
+        for position, (grad, var) in enumerate(grads_and_vars):
             if grad is None:
                 continue
-            if not isinstance(var, np.ndarray) or not np.issubdtype(var.dtype, np.floating):
-                raise TypeError("variables must be floating-point numpy arrays")
-            slots = self._get_or_create_slots(var)
-            if isinstance(grad, tuple):
-                indices, values = grad
-                sparse_apply_ftrl(
-                    var, slots["accumulator"], slots["linear"], values, indices, **hyper
+            _check_variable(var, position)
+            previous = pending.get(id(var))
+            # A variable seen before in this call continues from its pending step.
+            w, n, z = (var, *self._state(var)) if previous is None else previous.full()
+            # An overflow shows as inf or NaN in the step and is refused below, not warned.
+            with np.errstate(over="ignore", invalid="ignore"):
+                if isinstance(grad, tuple):
+                    step = _sparse_step(grad, var, w, n, z, hyper, position)
+                else:
+                    g = _as_gradient(grad, var, f"gradient {position}")
+                    step = _PendingStep(var, w, n, z, None, *ftrl_step(w, n, z, g, hyper))
+            if not step.finite():
+                raise ValueError(
+                    f"Ftrl refused the update: the step for variable {position} would make it or "
+                    "its slots NaN or infinite (gradient or accumulator overflow); nothing was "
+                    "changed"
                 )
-            else:
-                apply_ftrl(var, slots["accumulator"], slots["linear"], grad, **hyper)
+            if previous is not None:
+                # Computed on copies: the write must carry both steps, so it covers the whole array.
+                full = step.full()
+                step = _PendingStep(var, *full, None, *full)
+            pending[id(var)] = step
+        for step in pending.values():
+            if id(step.var) not in self._slots:
+                self._slots[id(step.var)] = (
+                    step.var, {"accumulator": step.base_n, "linear": step.base_z}
+                )
+            step.commit(self._slots[id(step.var)][1])
         self.iterations += 1
         return self.iterations
 
@@ -182,10 +197,13 @@ class Ftrl:
 
         Gradients come from :func:`~skglm_fisher.gradients.value_and_gradients_function`.
         If ``loss`` takes one positional argument per variable it is called as
-        ``loss(*var_list)`` and differentiated by complex step (exact to rounding). A
-        zero-argument ``loss`` that reads the arrays itself (TensorFlow's style) is
-        differentiated by central differences, perturbing the arrays in place and restoring
-        them (accurate to about 1e-10 relative).
+        ``loss(*var_list)`` and differentiated by complex step (exact to rounding, with a
+        checked fallback to central differences). A zero-argument ``loss`` that reads the
+        arrays itself (TensorFlow's style) is differentiated by central differences,
+        perturbing the arrays in place and restoring them (accurate to about 1e-10 relative).
+
+        All or nothing, as :meth:`apply_gradients`: a loss that is not a finite scalar, or a
+        non-finite gradient, raises ``ValueError`` and leaves the variables as they were.
 
         Returns
         -------
@@ -193,16 +211,22 @@ class Ftrl:
             The loss before the step.
         """
         var_list = list(var_list)
+        for position, var in enumerate(var_list):
+            _check_variable(var, position)
         if _n_required_positional(loss) == 0 and not _takes_varargs(loss):
             value, grads = self._gradients_in_place(loss, var_list)
         else:
             value, grads = value_and_gradients_function(loss)(*var_list)
+        value = np.asarray(value)
+        if value.size != 1 or not np.isfinite(value).all():
+            raise ValueError(
+                f"loss must return a finite scalar, got {value!r}; nothing was changed"
+            )
         grads = [
-            np.asarray(g, dtype=v.dtype).reshape(v.shape)
-            for g, v in zip(grads, var_list, strict=True)
+            np.asarray(g).reshape(v.shape) for g, v in zip(grads, var_list, strict=True)
         ]
         self.apply_gradients(zip(grads, var_list, strict=True))
-        return float(value)
+        return float(value.reshape(-1)[0])
 
     @staticmethod
     def _gradients_in_place(loss, var_list):
@@ -236,3 +260,75 @@ def _takes_varargs(f: Callable) -> bool:
     except (TypeError, ValueError):
         return True
     return any(p.kind == p.VAR_POSITIONAL for p in params)
+
+
+def _check_variable(var, position: int) -> None:
+    if not isinstance(var, np.ndarray) or not np.issubdtype(var.dtype, np.floating):
+        raise TypeError(
+            f"variable {position} must be a floating-point numpy array, got "
+            f"{type(var).__name__} of dtype {getattr(var, 'dtype', None)} (an integer variable "
+            "would truncate every update)"
+        )
+    if not var.flags.writeable:
+        raise ValueError(f"variable {position} is read-only; FTRL updates variables in place")
+
+
+def _as_gradient(grad, var: np.ndarray, what: str, shape=None) -> np.ndarray:
+    """``grad`` as a finite array of ``var``'s dtype and ``shape`` (default: ``var.shape``)."""
+    g = np.asarray(grad)
+    if g.dtype.kind not in "biuf":
+        raise TypeError(f"{what} must hold real numbers, got dtype {g.dtype}")
+    with np.errstate(over="ignore"):  # float64 beyond the float32 range: inf, refused below
+        g = g.astype(var.dtype, copy=False)
+    shape = var.shape if shape is None else shape
+    if g.shape != shape:
+        raise ValueError(f"{what} has shape {g.shape}, expected {shape}")
+    if not np.isfinite(g).all():
+        raise ValueError(f"{what} contains NaN or infinity (in the variable's dtype {var.dtype})")
+    return g
+
+
+def _sparse_step(grad: tuple, var, w, n, z, hyper: FtrlHyper, position: int) -> _PendingStep:
+    """A pending step of ``var`` (currently ``w, n, z``) on the rows of ``(indices, values)``,
+    duplicate rows summed."""
+    if len(grad) != 2:
+        raise TypeError(
+            f"a sparse gradient is a tuple (indices, values); gradient {position} has "
+            f"{len(grad)} items"
+        )
+    if w.ndim == 0:
+        raise ValueError(f"variable {position} is a scalar: it has no rows for a sparse step")
+    indices, values = grad
+    indices = check_sparse_indices(indices, w.shape[0])
+    values = _as_gradient(values, w, f"gradient {position}", indices.shape + w.shape[1:])
+    rows, values = sum_duplicate_rows(values, indices)
+    return _PendingStep(var, w, n, z, rows, *ftrl_step(w[rows], n[rows], z[rows], values, hyper))
+
+
+class _PendingStep:
+    """A computed FTRL step not yet written: new ``(w, n, z)`` for ``rows`` (None: all) of
+    the arrays ``base_w, base_n, base_z`` it was computed from."""
+
+    def __init__(self, var, base_w, base_n, base_z, rows, w, n, z):
+        self.var = var
+        self.base_w, self.base_n, self.base_z = base_w, base_n, base_z
+        self.rows = rows
+        self.w, self.n, self.z = w, n, z
+
+    def finite(self) -> bool:
+        return all(np.isfinite(a).all() for a in (self.w, self.n, self.z))
+
+    def full(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Whole new arrays (copies of the base with the rows replaced, for a sparse step)."""
+        if self.rows is None:
+            return self.w, self.n, self.z
+        full = tuple(a.copy() for a in (self.base_w, self.base_n, self.base_z))
+        for target, values in zip(full, (self.w, self.n, self.z), strict=True):
+            target[self.rows] = values
+        return full
+
+    def commit(self, slots: dict[str, np.ndarray]) -> None:
+        where = slice(None) if self.rows is None else self.rows
+        self.var[where] = self.w
+        slots["accumulator"][where] = self.n
+        slots["linear"][where] = self.z
