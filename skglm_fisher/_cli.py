@@ -414,7 +414,7 @@ def run_predict(args):
 
 
 def run_stream(args):
-    from skglm_fisher.heads import sigmoid_cross_entropy
+    from skglm_fisher._logistic import sigmoid_cross_entropy
 
     if not 1 <= args.hash_bits <= 30:
         raise UsageError(f"--hash-bits must be between 1 and 30; got {args.hash_bits}")

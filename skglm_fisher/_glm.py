@@ -22,7 +22,13 @@ from skglm_fisher._glm_inputs import (
 )
 from skglm_fisher._glm_results import GLMResultsMixin, _check_level
 from skglm_fisher._inference import glm_statistics
-from skglm_fisher._persistence import VersionStampMixin
+from skglm_fisher._persistence import (
+    FittedStateError,
+    VersionStampMixin,
+    check_fitted_array,
+    check_fitted_count,
+    fitted_attributes_present,
+)
 from skglm_fisher._sklearn_compat import (
     Interval,
     StrOptions,
@@ -43,6 +49,14 @@ from skglm_fisher.glm._solver import IRLSProblem, IRLSSolver
 from skglm_fisher.glm._start import null_model_deviance
 
 __all__ = ["FisherScoringGLM"]
+
+#: What a fitted model holds (checked on loading and before each partial_fit).
+_FITTED_ATTRIBUTES = (
+    "coef_", "intercept_", "n_iter_", "converged_", "deviance_", "null_deviance_",
+    "pearson_chi2_", "dispersion_", "covariance_matrix_", "std_errors_", "llf_", "information_",
+    "aliased_", "rank_", "df_resid_", "n_obs_", "sum_sample_weight_", "use_t_", "_meat_",
+    "_null_stream_", "_stream_key_", "_fitted_offset_", "response_name_", "n_features_in_",
+)  # fmt: skip
 
 
 class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseEstimator):
@@ -327,7 +341,7 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
             )
         # scikit-learn skips the parameter checks of partial_fit once fitted: run them anyway.
         self._validate_params()
-        if getattr(self, "information_", None) is None:
+        if not self._check_fitted_state(deep=False):
             return self.fit(X, y, sample_weight, offset)
         with unchanged_on_error(self):
             family = self._get_family()
@@ -416,6 +430,37 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
         self.n_obs_ = int(data.n_obs)
         self.sum_sample_weight_ = float(data.sum_weights)
         self._meat_ = result.meat
+
+    def _check_fitted_state(self, deep=True) -> bool:
+        """Whether the model is fitted; raise ``FittedStateError`` if its state is damaged.
+
+        Called on loading (pickle, joblib, skops) with ``deep=True``: every fitted attribute
+        present, shapes consistent with ``n_features_in_`` and ``fit_intercept``, coefficients
+        and information finite. :meth:`partial_fit` calls it with ``deep=False`` (presence and
+        shapes) so that a damaged model is never silently refitted from scratch.
+        """
+        if not fitted_attributes_present(self, _FITTED_ATTRIBUTES):
+            return False
+        check_fitted_count(self, "n_features_in_", minimum=0)
+        check_fitted_count(self, "rank_")
+        check_fitted_count(self, "n_obs_", minimum=1)
+        p = self.n_features_in_
+        q = p + int(bool(self.fit_intercept))
+        if self.information_.shape != (q, q):
+            # fit_intercept may have been changed by set_params since: judge by the state.
+            q = self.information_.shape[0] if self.information_.ndim == 2 else q
+        check_fitted_array(self, "coef_", (p,), finite=deep)
+        check_fitted_array(self, "information_", (q, q), finite=deep)
+        check_fitted_array(self, "covariance_matrix_", (q, q), finite=False)
+        check_fitted_array(self, "std_errors_", (q,), finite=False)
+        check_fitted_array(self, "aliased_", (q,), finite=False)
+        check_fitted_array(self, "_null_stream_", (8,), finite=False)
+        if deep and not np.isfinite(self.intercept_):
+            raise FittedStateError(
+                f"{type(self).__name__}.intercept_ is {self.intercept_!r}; the fitted state is "
+                "corrupt. Refit the model, or load an intact copy."
+            )
+        return True
 
     def _coefficients(self):
         """``[intercept_, *coef_]`` (without the intercept if it is not fitted), float64."""

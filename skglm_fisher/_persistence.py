@@ -22,6 +22,8 @@ from numbers import Integral
 import numpy as np
 import scipy.sparse as sp
 
+from skglm_fisher.exceptions import FittedStateError, PickleVersionWarning
+
 VERSION_KEY = "_skglm_fisher_version"
 
 __all__ = [
@@ -32,14 +34,6 @@ __all__ = [
     "check_fitted_count",
     "fitted_attributes_present",
 ]
-
-
-class PickleVersionWarning(UserWarning):
-    """An estimator was pickled by another version of skglm_fisher than the one loading it."""
-
-
-class FittedStateError(ValueError):
-    """The fitted attributes of an estimator are incomplete or inconsistent."""
 
 
 def _package_version() -> str:

@@ -1,4 +1,4 @@
-"""Warnings the library raises about the data it is given.
+"""Warnings and errors the library raises about the data and the models it is given.
 
 Examples
 --------
@@ -10,8 +10,10 @@ True
 
 __all__ = [
     "BoundaryFitWarning",
+    "FittedStateError",
     "MissingOffsetWarning",
     "PerfectSeparationWarning",
+    "PickleVersionWarning",
     "SingularInformationWarning",
 ]
 
@@ -30,3 +32,12 @@ class PerfectSeparationWarning(BoundaryFitWarning):
 
 class MissingOffsetWarning(UserWarning):
     """A model fitted with an offset predicts without one (at offset 0)."""
+
+
+class PickleVersionWarning(UserWarning):
+    """An estimator was pickled by another version of skglm_fisher than the one loading it."""
+
+
+class FittedStateError(ValueError):
+    """The fitted attributes of an estimator are incomplete or inconsistent (a damaged or
+    hand-edited model file)."""

@@ -183,9 +183,10 @@ _PROBE_SHRINK = 8.0
 _EPS = np.finfo(np.float64).eps
 
 
-def _directional_central(f, args, i, x, dy, v, h, vectorized):
-    """Central difference of ``sum(dy * f)`` along ``v`` with step ``h``, and its rounding
-    error scale (``eps`` times the size of the terms over ``h``)."""
+def _directional_central(f, args, i, x, dy, v, h, vectorized, center=None):
+    """Central difference of ``sum(dy * f)`` along ``v`` with step ``h``, its rounding error
+    scale (``eps`` times the size of the terms over ``h``) and the second difference
+    ``|f(x + hv) - 2 f(x) + f(x - hv)| / h²`` (0 without ``center = sum(dy * f(x))``)."""
     call_args = list(args)
     if vectorized:
         call_args[i] = np.stack([x + h * v, x - h * v])
@@ -200,23 +201,33 @@ def _directional_central(f, args, i, x, dy, v, h, vectorized):
     plus, minus = plus.reshape(-1), minus.reshape(-1)
     derivative = float(dy @ (plus - minus)) / (2.0 * h)
     rounding = _EPS * float(np.abs(dy) @ (np.abs(plus) + np.abs(minus))) / (2.0 * h)
-    return derivative, rounding
+    curvature = 0.0 if center is None else abs(float(dy @ (plus + minus)) - 2.0 * center) / h**2
+    return derivative, rounding, curvature
 
 
-def _complex_step_disagrees(f, args, i, x, dy, grad, vectorized) -> str | None:
+def _complex_step_disagrees(f, args, i, x, dy, grad, vectorized, center) -> str | None:
     """Why the complex-step ``grad`` is wrong (it disagrees with central differences along
-    one direction), or None."""
+    one direction), or None. ``center`` is ``sum(dy * f)`` at ``x``."""
     # A fixed direction with no zero component, so that no coordinate escapes the probe.
     rng = np.random.default_rng(20130811)
     v = rng.uniform(0.5, 1.0, x.shape) * rng.choice([-1.0, 1.0], x.shape)
     along = float(np.sum(grad * v))
     h = _EPS ** (1.0 / 3.0) * max(1.0, float(np.max(np.abs(x), initial=0.0)))
     gap = None
+    size = max(1.0, float(np.max(np.abs(x), initial=0.0)))
     for scale in (1.0, 1.0 / _PROBE_SHRINK):
-        central, rounding = _directional_central(f, args, i, x, dy, v, h * scale, vectorized)
+        central, rounding, curvature = _directional_central(f, args, i, x, dy, v, h * scale,
+                                                            vectorized, center)  # fmt: skip
         if not np.isfinite(central):
             return None  # f is not finite beside x (edge of its domain): nothing to compare
-        tolerance = _PROBE_RTOL * (abs(along) + abs(central)) + 100.0 * rounding
+        # Rounding x ± h·v (an error of eps·|x| in the argument) moves each value by about
+        # |f''|·h·eps·|x|, the difference quotient by eps·|x|·|f''|: where the gradient nearly
+        # vanishes this dominates.
+        argument_rounding = _EPS * size * curvature
+        tolerance = (
+            _PROBE_RTOL * (abs(along) + abs(central)) + 100.0 * rounding
+            + 16.0 * argument_rounding
+        )
         previous, gap = gap, abs(central - along)
         if gap <= tolerance or (previous is not None and gap <= previous / 16.0):
             return None
@@ -374,5 +385,6 @@ def _checked_complex_step(f, args, i, x, out, dy, vectorized, elementwise):
     if elementwise:
         reason, central = _elementwise_disagrees(f, args, i, x, dy, grad)
         return (grad, None) if reason is None else (central, reason)
-    reason = _complex_step_disagrees(f, args, i, x, dy, grad, vectorized)
+    center = float(np.sum(dy * out))
+    reason = _complex_step_disagrees(f, args, i, x, dy, grad, vectorized, center)
     return (grad, None) if reason is None else (None, reason)

@@ -327,6 +327,7 @@ def test_missing_pandas_names_the_extra(files, monkeypatch, capsys):
     assert_one_line_error(capsys.readouterr().err, "needs pandas", "skglm-fisher[cli]")
 
 
+@pytest.mark.filterwarnings("default::skglm_fisher.exceptions.BoundaryFitWarning")
 def test_warnings_are_one_line(files, capsys):
     # A label that age separates perfectly: the fit warns that the data are separated.
     argv = ["fit", str(files["separated"]), "--target", "old", "--features", "age",

@@ -14,7 +14,7 @@ ESTIMATORS = [
     # batch-mean reduction with every regulariser, and early stopping.
     FTRLLogisticRegression(random_state=0),
     FTRLLogisticRegression(
-        batch_size=1, l1_regularization_strength=0.01, learning_rate=0.5, max_iter=8,
+        batch_size=1, l1_regularization_strength=0.01, learning_rate=0.5, max_iter=8, tol=None,
         random_state=0,
     ),
     FTRLLogisticRegression(
@@ -58,6 +58,10 @@ def _expected_failed_checks(estimator):
     return failures
 
 
+# Some checks fit data sets with more columns than rows of positive weight (the sample-weight
+# equivalence checks): aliasing is the right answer there, and the warning that reports it is
+# expected.
+@pytest.mark.filterwarnings("ignore::skglm_fisher.exceptions.SingularInformationWarning")
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

@@ -219,3 +219,19 @@ def test_underflowing_complex_step_is_caught():
     (_, (grad,)), message = _differentiate_with_warning(np.exp, eta, elementwise=True)
     assert_allclose(grad, np.exp(eta), rtol=1e-5)  # central differences, step 4e-3 at -700
     assert "element 0" in message
+
+
+def test_no_fallback_where_the_gradient_nearly_vanishes():
+    # At the minimum of a quadratic every difference is rounding: the probe must allow for the
+    # rounding of x ± h·v itself, not only of the values.
+    import warnings
+
+    from skglm_fisher.gradients import value_and_gradients_function
+
+    center = np.array([1.0, -2.0])
+    grad = value_and_gradients_function(lambda w: np.sum((w - center) ** 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for offset in (0.0, 1e-12, 1e-9, 1e-6):
+            _, (g,) = grad(center + offset)
+            np.testing.assert_allclose(g, 2 * offset, atol=1e-15)

@@ -193,13 +193,8 @@ def test_damaged_sparse_coef_is_caught(ftrl):
         _pickle_round_trip(model)
 
 
-_NO_GLM_HOOK = (
-    "FisherScoringGLM does not define _check_fitted_state yet (the hook that "
-    "VersionStampMixin.__setstate__ calls on loading; to be implemented in _glm.py)"
-)
 
 
-@pytest.mark.xfail(strict=True, reason=_NO_GLM_HOOK)
 @pytest.mark.parametrize("round_trip", ROUND_TRIPS, ids=["pickle", "skops"])
 def test_loading_a_glm_with_nan_coef_fails(round_trip, fitted):
     model = pickle.loads(pickle.dumps(fitted[0]))
@@ -208,7 +203,6 @@ def test_loading_a_glm_with_nan_coef_fails(round_trip, fitted):
         round_trip(model)
 
 
-@pytest.mark.xfail(strict=True, reason=_NO_GLM_HOOK)
 def test_loading_a_glm_without_coef_fails(fitted):
     model = pickle.loads(pickle.dumps(fitted[0]))
     del model.coef_
@@ -216,7 +210,6 @@ def test_loading_a_glm_without_coef_fails(fitted):
         _pickle_round_trip(model)
 
 
-@pytest.mark.xfail(strict=True, reason=_NO_GLM_HOOK)
 def test_loading_a_glm_with_a_short_coef_fails(fitted):
     model = pickle.loads(pickle.dumps(fitted[0]))
     model.coef_ = model.coef_[:2]
@@ -224,10 +217,6 @@ def test_loading_a_glm_with_a_short_coef_fails(fitted):
         _pickle_round_trip(model)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FisherScoringGLM.partial_fit decides 'first call' from information_ alone, so a model "
-    "missing it restarts from scratch; it should raise (a _check_fitted_state hook in _glm.py)"
-))
 def test_glm_partial_fit_does_not_restart_a_damaged_model():
     rng = np.random.default_rng(4)
     X = rng.normal(size=(100, 2))

@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
+from skglm_fisher._logistic import sigmoid, softplus
+
 __all__ = [
     "Link",
     "IdentityLink",
@@ -34,11 +36,6 @@ __all__ = [
     "PowerLink",
     "get_link",
 ]
-
-
-def _softplus(x):
-    # log(1 + exp(x)) without overflow for large x.
-    return np.logaddexp(0.0, x)
 
 
 class Link:
@@ -120,14 +117,14 @@ class LogitLink(Link):
         return special.logit(mu)
 
     def inverse(self, eta):
-        return special.expit(eta)
+        return sigmoid(eta)
 
     def inverse_derivative(self, eta):
-        p = special.expit(eta)
+        p = sigmoid(eta)
         return p * (1.0 - p)
 
     def inverse_second_derivative(self, eta):
-        p = special.expit(eta)
+        p = sigmoid(eta)
         return p * (1.0 - p) * (1.0 - 2.0 * p)
 
 
@@ -247,13 +244,13 @@ class SoftplusLink(Link):
         return mu + np.log(-np.expm1(-mu))
 
     def inverse(self, eta):
-        return _softplus(eta)
+        return softplus(eta)
 
     def inverse_derivative(self, eta):
-        return special.expit(eta)
+        return sigmoid(eta)
 
     def inverse_second_derivative(self, eta):
-        p = special.expit(eta)
+        p = sigmoid(eta)
         return p * (1.0 - p)
 
 
