@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 import weakref
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,6 +18,8 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from ._atomic import unchanged_on_error
+from ._dask_blocks import row_blocks
 from ._logistic import sigmoid, softplus
 from ._persistence import (
     FittedStateError,
@@ -34,6 +35,7 @@ from ._sklearn_compat import (
     _fit_context,
     validate_data,
 )
+from .glm._design import is_dask_array
 from .heads import LOSS_REDUCTIONS, LogisticRegressionHead, MultiClassHead
 from .optim._kernels import FtrlHyper, ftrl_weights
 from .optim._minibatch import Journal, ftrl_sweep
@@ -68,20 +70,31 @@ def _scratch(estimator) -> _Scratch:
     return scratch
 
 
-@contextmanager
-def _unchanged_on_error(estimator):
-    """Put back every attribute binding of ``estimator`` if the block raises.
+class _Stopping:
+    """``fit``'s stopping rule: ``n_iter_no_change`` epochs without a loss improvement of
+    ``tol`` (no rule when ``tol`` is None)."""
 
-    Arrays changed in place are not covered: the block must work on new arrays (``fit``) or
-    undo its in-place writes itself (the journal of ``ftrl_sweep`` in ``partial_fit``).
-    """
-    saved = dict(estimator.__dict__)
-    try:
-        yield
-    except BaseException:
-        estimator.__dict__.clear()
-        estimator.__dict__.update(saved)
-        raise
+    def __init__(self, estimator):
+        self.estimator = estimator
+        self.tracking = estimator.tol is not None
+        self.best, self.no_improvement = np.inf, 0
+
+    def done(self, loss) -> bool:
+        if not self.tracking:
+            return False
+        worse = loss > self.best - self.estimator.tol
+        self.no_improvement = self.no_improvement + 1 if worse else 0
+        self.best = min(self.best, loss)
+        return self.no_improvement >= self.estimator.n_iter_no_change
+
+    def warn_exhausted(self):
+        if self.tracking:
+            warnings.warn(
+                f"Maximum number of epochs ({self.estimator.max_iter}) reached before the loss "
+                "stopped improving; consider increasing max_iter.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
 
 
 class FTRLLogisticRegression(VersionStampMixin, ClassifierMixin, BaseEstimator):
@@ -542,9 +555,55 @@ default='sum'
         -------
         self : FTRLLogisticRegression
         """
-        with _unchanged_on_error(self):
-            self._fit(X, y, sample_weight)
+        with unchanged_on_error(self):
+            if is_dask_array(X):
+                self._fit_blocks(X, y, sample_weight)
+            else:
+                self._fit(X, y, sample_weight)
         return self
+
+    def _fit_blocks(self, X, y, sample_weight):
+        """``fit`` on a Dask array: each epoch streams its row blocks in order, one in memory
+        at a time (rows shuffled within a block when ``shuffle``); batches do not span blocks,
+        so with block sizes that are multiples of ``batch_size`` and ``shuffle=False`` it
+        equals the in-memory fit."""
+        self._check_params(fitted=False)
+        if self.early_stopping or self.warm_start or self.class_weight == "balanced":
+            raise ValueError(
+                "early_stopping, warm_start and class_weight='balanced' are not available for "
+                "Dask arrays; stream the blocks with partial_fit (scoring a held-out block), "
+                "and pass class weights as a dict."
+            )
+        import dask.array as da
+
+        classes = np.unique(da.unique(da.asarray(y)).compute())
+        for attribute in ("classes_", "n_features_in_", "feature_names_in_"):
+            self.__dict__.pop(attribute, None)
+        rng = check_random_state(self.random_state)
+        stopping = _Stopping(self)
+        self.n_iter_ = 0
+        for epoch in range(self.max_iter):
+            loss, weight_total = 0.0, 0.0
+            for Xb, yb, swb in row_blocks(X, y, sample_weight):
+                if epoch == 0 and not hasattr(self, "classes_"):
+                    Xb = validate_data(self, Xb, reset=True, accept_sparse="csr",
+                                       dtype=np.float64, ensure_all_finite=True)  # fmt: skip
+                    self.classes_ = classes
+                    self._init_state(Xb.shape[1])
+                else:
+                    Xb = self._validate_X(Xb, reset=False)
+                y_enc, swb = self._encode(yb, swb, Xb.shape[0])
+                if self.shuffle:
+                    order = rng.permutation(Xb.shape[0])
+                    Xb, y_enc = Xb[order], y_enc[order]
+                    swb = None if swb is None else swb[order]
+                loss += self._sweep(Xb, y_enc, swb, compute_loss=stopping.tracking)
+                weight_total += Xb.shape[0] if swb is None else float(swb.sum())
+            self.n_iter_ += 1
+            if stopping.done(loss / weight_total if weight_total > 0 else 0.0):
+                break
+        else:
+            stopping.warn_exhausted()
 
     def _fit(self, X, y, sample_weight):
         self._check_params(fitted=False)  # _fit_context has validated the constraints
@@ -577,8 +636,7 @@ default='sum'
             X, X_val, y_enc, y_val, sample_weight, sw_val = self._split_validation(
                 X, y_enc, sample_weight, rng
             )
-        track = self.tol is not None
-        best, no_improvement = np.inf, 0
+        stopping = _Stopping(self)
         weight_total = X.shape[0] if sample_weight is None else float(sample_weight.sum())
         self.n_iter_ = 0
         for _ in range(self.max_iter):
@@ -588,29 +646,19 @@ default='sum'
                 swe = None if sample_weight is None else sample_weight[order]
             else:
                 Xe, ye, swe = X, y_enc, sample_weight
-            loss = self._sweep(Xe, ye, swe, compute_loss=track and not self.early_stopping)
+            track = stopping.tracking and not self.early_stopping
+            loss = self._sweep(Xe, ye, swe, compute_loss=track)
             self.n_iter_ += 1
-            if not track:
+            if not stopping.tracking:
                 continue
             if self.early_stopping:
                 loss = self._log_loss(X_val, y_val, sw_val)
             else:
                 loss = loss / weight_total if weight_total > 0 else 0.0
-            if loss > best - self.tol:
-                no_improvement += 1
-            else:
-                no_improvement = 0
-            best = min(best, loss)
-            if no_improvement >= self.n_iter_no_change:
+            if stopping.done(loss):
                 break
         else:
-            if track:
-                warnings.warn(
-                    f"Maximum number of epochs ({self.max_iter}) reached before the loss "
-                    "stopped improving; consider increasing max_iter.",
-                    ConvergenceWarning,
-                    stacklevel=4,
-                )
+            stopping.warn_exhausted()
 
     def _check_intercept_layout(self) -> None:
         if self.accumulator_.shape[1] != self.n_features_in_ + int(self.fit_intercept):
@@ -671,8 +719,23 @@ default='sum'
         -------
         self : FTRLLogisticRegression
         """
-        with _unchanged_on_error(self):
+        if is_dask_array(X):
+            return self._partial_fit_blocks(X, y, classes, sample_weight)
+        with unchanged_on_error(self):
             self._partial_fit(X, y, classes, sample_weight)
+        return self
+
+    def _partial_fit_blocks(self, X, y, classes, sample_weight):
+        """``partial_fit`` on the row blocks of a Dask array, in order, one in memory at a
+        time; all or nothing (the slots are copied once, to restore them on an error)."""
+        with unchanged_on_error(self):
+            fitted = self._check_fitted_state(deep=False)
+            if fitted:
+                for name in ("coef_", "intercept_", "accumulator_", "linear_"):
+                    setattr(self, name, getattr(self, name).copy())
+            for Xb, yb, swb in row_blocks(X, y, sample_weight):
+                self._partial_fit(Xb, yb, classes, swb)
+                classes = None  # given (and checked) on the first block
         return self
 
     def _partial_fit(self, X, y, classes, sample_weight):

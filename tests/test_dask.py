@@ -74,3 +74,75 @@ def test_dask_bad_input_raises(problem):
         model.predict(da.from_array(X[:, :2], chunks=(500, 2)))
     with pytest.raises(ValueError, match="in-memory batches"):
         model.partial_fit(da.from_array(X, chunks=(500, 3)), y)
+
+
+# ----------------------------------------------------------------------------------------------
+# A real cluster: two worker processes
+# ----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def client():
+    distributed = pytest.importorskip("dask.distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)  # fmt: skip
+    with distributed.Client(cluster) as client:
+        yield client
+    cluster.close()
+
+
+@pytest.mark.parametrize("family", ["poisson", "bernoulli", "gamma"])
+def test_cluster_fit_equals_the_in_memory_fit(client, problem, family):
+    X, _, offset, sw = problem
+    rng = np.random.default_rng(3)
+    eta = 0.2 + X @ [0.3, -0.2, 0.1] + offset
+    y = {"poisson": lambda: rng.poisson(np.exp(eta)).astype(float),
+         "bernoulli": lambda: (rng.random(len(eta)) < 1 / (1 + np.exp(-eta))).astype(float),
+         "gamma": lambda: rng.gamma(2.0, np.exp(eta) / 2.0)}[family]()  # fmt: skip
+    expected = FisherScoringGLM(family=family, cov_type="HC1").fit(X, y, sample_weight=sw,
+                                                                   offset=offset)  # fmt: skip
+    rows = [da.from_array(v, chunks=500) for v in (y, sw, offset)]
+    model = FisherScoringGLM(family=family, cov_type="HC1")
+    model.fit(da.from_array(X, chunks=(500, 3)), rows[0], sample_weight=rows[1], offset=rows[2])
+    for name in ATTRIBUTES:
+        np.testing.assert_allclose(getattr(model, name), getattr(expected, name), rtol=1e-10)
+    assert model.n_iter_ == expected.n_iter_
+
+
+def test_cluster_ftrl_streams_the_blocks_in_order(client, problem):
+    from skglm_fisher import FTRLLogisticRegression
+
+    X, y, _, sw = problem
+    labels = (y > np.median(y)).astype(int)
+    X_dask = da.from_array(X, chunks=(400, 3))
+    streamed = FTRLLogisticRegression(batch_size=100, l1_regularization_strength=0.1)
+    for rows in np.split(np.arange(len(X)), np.arange(400, len(X), 400)):
+        streamed.partial_fit(X[rows], labels[rows], classes=[0, 1], sample_weight=sw[rows])
+    model = FTRLLogisticRegression(batch_size=100, l1_regularization_strength=0.1)
+    model.partial_fit(X_dask, da.from_array(labels, chunks=400), classes=[0, 1],
+                      sample_weight=sw)  # fmt: skip
+    # Equal to rounding: BLAS may split the batches' products differently from run to run.
+    for name in ("coef_", "intercept_", "accumulator_", "linear_"):
+        np.testing.assert_allclose(getattr(model, name), getattr(streamed, name), rtol=1e-12)
+    assert model.t_ == len(X)
+    # fit: epochs of the blocks in order; blocks of whole batches give the in-memory fit.
+    in_memory = FTRLLogisticRegression(batch_size=100, shuffle=False, max_iter=3, tol=None)
+    in_memory.fit(X, labels)
+    on_dask = FTRLLogisticRegression(batch_size=100, shuffle=False, max_iter=3, tol=None)
+    on_dask.fit(X_dask, labels)
+    np.testing.assert_allclose(on_dask.coef_, in_memory.coef_, rtol=1e-12)
+    np.testing.assert_allclose(on_dask.predict_proba(X), in_memory.predict_proba(X), rtol=1e-12)
+
+
+def test_a_bad_dask_block_changes_nothing(problem):
+    from skglm_fisher import FTRLLogisticRegression
+
+    X, y, _, _ = problem
+    labels = (y > np.median(y)).astype(int)
+    model = FTRLLogisticRegression(batch_size=100).partial_fit(X[:500], labels[:500],
+                                                              classes=[0, 1])  # fmt: skip
+    before = {k: np.copy(v) if isinstance(v, np.ndarray) else v for k, v in vars(model).items()}
+    bad = X.copy()
+    bad[1700, 1] = np.nan  # in the last block: the earlier blocks were already learned
+    with pytest.raises(ValueError, match="NaN"):
+        model.partial_fit(da.from_array(bad, chunks=(400, 3)), labels)
+    for name, value in before.items():
+        np.testing.assert_array_equal(getattr(model, name), value)

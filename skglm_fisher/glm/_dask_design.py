@@ -76,6 +76,8 @@ class DaskDesign:
         present = [a for a in arrays if a is not None]
         persisted = iter(dask.persist(*present))
         arrays = [None if a is None else next(persisted) for a in arrays]
+        # Hold the persisted collections: on a cluster they own the futures of the blocks.
+        self._persisted = arrays
         self.X = arrays[0]
         self._blocks = [a.to_delayed().ravel().tolist() if a is not None
                         else [None] * len(self._row_chunks) for a in arrays]  # fmt: skip
