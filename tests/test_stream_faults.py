@@ -329,3 +329,92 @@ def test_one_bad_batch_is_refused_and_the_stream_goes_on_unchanged(case):
             model.partial_fit(as_input(X), y, classes=classes, sample_weight=sw)
             clean.partial_fit(as_input(X), y, classes=classes, sample_weight=sw)
     assert_unchanged(model, _frozen(clean))
+
+
+# ------------------------------------------------------------ property: FisherScoringGLM
+GLM_BAD_KINDS = (
+    "nan", "inf", "width", "negative_y", "huge_y", "negative_weight", "nan_weight",
+    "short_weight", "nan_offset", "short_offset",
+)
+
+
+def _bad_glm_call(kind, X, y, rng, first):
+    """Arguments of a FisherScoringGLM.partial_fit that must fail (a first call may have any
+    width but zero)."""
+    n = X.shape[0]
+    X, y = X.copy(), y.copy()
+    sample_weight, offset = None, np.zeros(n)
+    if kind in ("nan", "inf"):
+        X[rng.integers(n), rng.integers(X.shape[1])] = np.nan if kind == "nan" else np.inf
+    elif kind == "width":
+        X = X[:, :0] if first else X[:, :-1]
+    elif kind == "negative_y":
+        y[rng.integers(n)] = -1.0
+    elif kind == "huge_y":
+        y[rng.integers(n)] = 1e300
+    elif kind.endswith("_weight"):
+        sample_weight = np.ones(n)
+        if kind == "negative_weight":
+            sample_weight[rng.integers(n)] = -1.0
+        elif kind == "nan_weight":
+            sample_weight[rng.integers(n)] = np.nan
+        else:
+            sample_weight = sample_weight[:-1]
+    elif kind == "nan_offset":
+        offset[rng.integers(n)] = np.nan
+    else:
+        offset = offset[:-1]
+    return X, y, sample_weight, offset
+
+
+@st.composite
+def glm_streams(draw):
+    n_batches = draw(st.integers(2, 4))
+    return dict(
+        sizes=draw(st.lists(st.integers(30, 80), min_size=n_batches, max_size=n_batches)),
+        weighted=draw(st.booleans()),
+        params=draw(st.fixed_dictionaries({
+            "alpha": st.sampled_from([0.0, 0.1]),
+            "fit_intercept": st.booleans(),
+            "cov_type": st.sampled_from(["nonrobust", "HC0"]),
+        })),
+        bad_kind=draw(st.sampled_from(GLM_BAD_KINDS)),
+        bad_position=draw(st.integers(0, n_batches)),
+        seed=draw(st.integers(0, 2**16)),
+    )
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(glm_streams())
+def test_glm_one_bad_batch_is_refused_and_the_stream_goes_on_unchanged(case):
+    from skglm_fisher import FisherScoringGLM
+
+    rng = np.random.default_rng(case["seed"])
+    batches = []
+    for size in case["sizes"]:
+        X = rng.normal(size=(size, 3))
+        offset = np.log(rng.uniform(0.5, 2.0, size))
+        y = rng.poisson(np.exp(0.3 + X @ [0.3, -0.2, 0.1] + offset)).astype(float)
+        sw = rng.uniform(0.5, 2.0, size) if case["weighted"] else None
+        batches.append((X, y, sw, offset))
+    params = dict(family="poisson", **case["params"])
+    clean, model = FisherScoringGLM(**params), FisherScoringGLM(**params)
+    bad = _bad_glm_call(case["bad_kind"], *batches[0][:2], rng,
+                        first=case["bad_position"] == 0)  # fmt: skip
+    for position in range(len(batches) + 1):
+        if position == case["bad_position"]:
+            X_bad, y_bad, sw_bad, offset_bad = bad
+            before = _frozen(model)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # refusals come without numpy noise
+                with pytest.raises(ValueError):
+                    model.partial_fit(X_bad, y_bad, sample_weight=sw_bad, offset=offset_bad)
+            assert_unchanged(model, before)
+            if position == 0:
+                with pytest.raises(NotFittedError):
+                    model.predict(X_bad)
+        if position < len(batches):
+            X, y, sw, offset = batches[position]
+            model.partial_fit(X, y, sample_weight=sw, offset=offset)
+            clean.partial_fit(X, y, sample_weight=sw, offset=offset)
+    assert_unchanged(model, _frozen(clean))
