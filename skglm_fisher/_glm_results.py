@@ -3,9 +3,12 @@
 Conventions
 -----------
 Coefficient vectors put the intercept first when there is one (``_coefficients()``), as do
-``std_errors_``, ``covariance_matrix_`` and ``aliased_``. A test statistic is a t statistic with
-``df_resid_`` degrees of freedom where the dispersion is estimated (``use_t_``), else a z
-statistic, as in R's ``summary.glm``.
+``std_errors_``, ``covariance_matrix_`` and ``aliased_``. A model with several linear predictors
+(the multinomial logit) has a coefficient matrix, one row per predictor, named by
+``_coefficient_groups()``; ``std_errors_``, ``aliased_``, the test statistics and p-values have
+its shape, and ``covariance_matrix_`` is over its rows concatenated. A test statistic is a t
+statistic with ``df_resid_`` degrees of freedom where the dispersion is estimated (``use_t_``),
+else a z statistic, as in R's ``summary.glm``.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ class GLMResultsMixin:
     """Statistics of a fitted GLM estimator (see the module docstring for the conventions).
 
     The estimator provides ``_coefficients()``, ``_summary_header()`` and ``_parameter_names``
-    and sets ``std_errors_``, ``covariance_matrix_``, ``aliased_``, ``df_resid_``, ``use_t_``,
-    ``llf_``, ``rank_`` and ``n_obs_`` when fitted.
+    (and ``_coefficient_groups`` for several linear predictors) and sets ``std_errors_``,
+    ``covariance_matrix_``, ``aliased_``, ``df_resid_``, ``use_t_``, ``llf_``, ``rank_`` and
+    ``n_obs_`` when fitted.
     """
 
     # -- likelihood ----------------------------------------------------------------------
@@ -78,13 +82,14 @@ class GLMResultsMixin:
         Returns
         -------
         intervals : ndarray of shape (n_params, 2)
-            Lower and upper bounds; NaN rows for aliased coefficients.
+            Lower and upper bounds; NaN rows for aliased coefficients. With several linear
+            predictors, of shape ``(n_predictors, n_params, 2)``.
         """
         check_is_fitted(self)
         quantile = self._reference_distribution().ppf(0.5 + _check_level(level) / 2)
         estimate = self._coefficients()
-        return np.column_stack([estimate - quantile * self.std_errors_,
-                                estimate + quantile * self.std_errors_])  # fmt: skip
+        return np.stack([estimate - quantile * self.std_errors_,
+                         estimate + quantile * self.std_errors_], axis=-1)  # fmt: skip
 
     def summary(self, level=0.95, feature_names=None) -> CoefficientTable:
         """Coefficient table like R's ``summary.glm``: estimate, standard error, z or t value
@@ -110,7 +115,12 @@ class GLMResultsMixin:
             names, self._coefficients(), self.std_errors_, use_t=self.use_t_,
             df_resid=self.df_resid_, level=_check_level(level),
             header=self._summary_header(), aliased=self.aliased_,
+            groups=self._coefficient_groups(),
         )  # fmt: skip
+
+    def _coefficient_groups(self):
+        """Names of the linear predictors when there are several (rows of the coefficients)."""
+        return None
 
     # -- predictions with standard errors ------------------------------------------------
     def _linear_predictor_std(self, X):
