@@ -4,8 +4,8 @@ When classes are (quasi-)separated the likelihood keeps increasing as some coeff
 infinity along a direction ``d``; Fisher scoring then stops with fitted probabilities
 numerically 0 or 1, and its last step points along ``d`` (the weights of the separated rows
 vanish, so the step grows in the direction that separates them). The message names each class
-whose probabilities reached 0 or 1 and, for the classes with coefficients of their own, the
-largest components of the last step measured in units of the linear predictor (step times the
+whose probability reached 1 on some rows or whose coefficients diverge and, for the latter,
+the largest components of the last step measured in units of the linear predictor (step times the
 root mean square of the feature), so that the direction does not depend on the features' units.
 """
 
@@ -81,8 +81,8 @@ def separation_message(classes, log_proba, codes, sample_weight, step, names, n_
         block = k - 1 if n_classes > 2 else 0
         if n_classes == 2 and k == 0:
             continue  # two classes: one set of coefficients, reported for classes_[1]
-        if not (at_one[:, k].any() or at_zero[:, k].any()) and not diverging[block]:
-            continue
+        if n_classes > 2 and not at_one[:, k].any() and (k == 0 or not diverging[block]):
+            continue  # its probability is 0 only where another class's is 1
         if n_classes == 2:
             who = f"class {label_text(classes[1])} (against {label_text(classes[0])})"
         elif k == 0:
@@ -102,7 +102,7 @@ def separation_message(classes, log_proba, codes, sample_weight, step, names, n_
     return (
         f"Fitted probabilities numerically 0 or 1 occurred for {n_boundary} of {n_positive} "
         "rows: the classes are (quasi-)separated, the likelihood has no finite maximum and the "
-        "diverging coefficients and their standard errors are not estimates. "
+        "diverging coefficients and their standard errors are not estimates. By class: "
         + "; ".join(parts)
         + ". Use alpha > 0 (a ridge penalty keeps them finite) or drop the separating features."
     )
