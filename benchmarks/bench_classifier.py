@@ -27,11 +27,10 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import gc
-import time
 import warnings
 
 import numpy as np
+from bench_glm import iterations, timed  # the same timing as the GLM benchmark
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
@@ -54,13 +53,6 @@ def multinomial_case(n, p=50, n_classes=5, seed=0):
     probs = np.exp(logits - logits.max(axis=1, keepdims=True))
     probs /= probs.sum(axis=1, keepdims=True)
     return X, (probs.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
-
-
-def timed(fit):
-    gc.collect()
-    start = time.perf_counter()
-    model = fit()
-    return model, time.perf_counter() - start
 
 
 class _StatsmodelsMNLogit:
@@ -102,11 +94,6 @@ def run_case(case, n, repeat, extra):
     return times, models, losses
 
 
-def iterations(model):
-    n_iter = getattr(model, "n_iter_", None)
-    return int(np.max(n_iter)) if n_iter is not None else -1
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-binary", type=int, default=1_000_000)
@@ -114,8 +101,11 @@ def main(argv=None):
     parser.add_argument("--cases", nargs="+", default=["binary", "multinomial"],
                         choices=["binary", "multinomial"])  # fmt: skip
     parser.add_argument("--repeat", type=int, default=3, help="report the best of this many fits")
-    parser.add_argument("--newton", action="store_true",
-                        help="add LogisticRegression(solver='newton-cholesky') to multinomial")
+    parser.add_argument(
+        "--newton",
+        action="store_true",
+        help="add LogisticRegression(solver='newton-cholesky') to multinomial",
+    )
     parser.add_argument("--statsmodels", action="store_true",
                         help="add statsmodels' MNLogit to multinomial")  # fmt: skip
     args = parser.parse_args(argv)

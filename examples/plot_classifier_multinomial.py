@@ -69,7 +69,7 @@ for k, ax in enumerate(axes):
     ax.axvline(0, color="grey", lw=0.5)
     ax.set_title(f"{model.classes_[k + 1]} vs {model.classes_[0]}")
     ax.set_yticks(rows, names)
-axes[0].legend(loc="lower left", fontsize=8)
+axes[1].legend(loc="center right", fontsize=8)
 fig.tight_layout()
 plt.show()
 

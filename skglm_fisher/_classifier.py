@@ -591,26 +591,14 @@ class FisherScoringClassifier(VersionStampMixin, GLMResultsMixin, ClassifierMixi
         return [f"{label} vs {reference}" for label in self.classes_[1:]]
 
     def _summary_header(self):
-        n_classes = self.classes_.size
-        if n_classes == 2:
+        if self.classes_.size == 2:
             model = (f"Model: Bernoulli, link: {self.link}; probability of "
                      f"{label_text(self.classes_[1])}")  # fmt: skip
         else:
-            model = (f"Model: multinomial logit, {n_classes} classes, reference class "
+            model = (f"Model: multinomial logit, {self.classes_.size} classes, reference class "
                      f"{label_text(self.classes_[0])}")  # fmt: skip
-        intercepts = 0
-        if self.fit_intercept:
-            intercepts = int(np.count_nonzero(~self.aliased_[..., 0]))
-        df_model = self.rank_ - intercepts
-        return [
-            model,
-            f"Observations: {self.n_obs_}; Df model: {df_model}; Df residuals: {self.df_resid_}",
-            f"Covariance: {self.cov_type}",
-            f"Log-likelihood: {self.llf_:.6g}; AIC: {self.aic:.6g}; BIC: {self.bic:.6g}",
-            f"Null deviance: {self.null_deviance_:.6g}; residual deviance: "
-            f"{self.deviance_:.6g} on {self.df_resid_} degrees of freedom",
-            f"Fisher scoring iterations: {self.n_iter_}",
-        ]
+        covariance = f"Covariance: {self.cov_type}, {self.information} information"
+        return self._summary_lines(model, covariance)
 
     # ---------------------------------------------------------------------------------------
     # scikit-learn plumbing

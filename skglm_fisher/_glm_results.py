@@ -122,6 +122,28 @@ class GLMResultsMixin:
         """Names of the linear predictors when there are several (rows of the coefficients)."""
         return None
 
+    def _df_model(self) -> int:
+        """Identified coefficients other than the intercepts (statsmodels' ``df_model``)."""
+        intercepts = 0
+        if self.fit_intercept:
+            intercepts = int(np.count_nonzero(~np.asarray(self.aliased_)[..., 0]))
+        return self.rank_ - intercepts
+
+    def _summary_lines(self, model, middle, deviance_note=""):
+        """The header of :meth:`summary`: ``model`` (what was fitted), the observations and
+        degrees of freedom, ``middle`` (dispersion, covariance), the likelihood and
+        information criteria, the deviances (then ``deviance_note``) and the iterations."""
+        return [
+            model,
+            f"Observations: {self.n_obs_}; Df model: {self._df_model()}; Df residuals: "
+            f"{self.df_resid_}",
+            middle,
+            f"Log-likelihood: {self.llf_:.6g}; AIC: {self.aic:.6g}; BIC: {self.bic:.6g}",
+            f"Null deviance: {self.null_deviance_:.6g}; residual deviance: "
+            f"{self.deviance_:.6g} on {self.df_resid_} degrees of freedom{deviance_note}",
+            f"Fisher scoring iterations: {self.n_iter_}",
+        ]
+
     # -- predictions with standard errors ------------------------------------------------
     def _linear_predictor_std(self, X):
         """Standard error of the linear predictor of the rows of validated ``X`` (delta method,
