@@ -11,14 +11,18 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from skglm_fisher._atomic import unchanged_on_error
-from skglm_fisher._classifier_inputs import ridge_penalty, validate_classifier_data
+from skglm_fisher._classifier_inputs import (
+    batch_shares_message,
+    ridge_penalty,
+    validate_classifier_data,
+)
 from skglm_fisher._glm_inputs import validate_predict_data
 from skglm_fisher._glm_results import GLMResultsMixin
 from skglm_fisher._inference import coefficient_covariance, glm_statistics
 from skglm_fisher._persistence import VersionStampMixin
 from skglm_fisher._separation import label_text, separation_message
 from skglm_fisher._sklearn_compat import Interval, StrOptions, _fit_context
-from skglm_fisher.exceptions import PerfectSeparationWarning
+from skglm_fisher.exceptions import BoundaryFitWarning, PerfectSeparationWarning
 from skglm_fisher.glm._design import is_dask_array
 from skglm_fisher.glm._families import Bernoulli
 from skglm_fisher.glm._multinomial import (
@@ -268,6 +272,11 @@ class FisherScoringClassifier(VersionStampMixin, GLMResultsMixin, ClassifierMixi
         rows entering through the quadratic model of their deviance at the current
         coefficients (their accumulated Fisher information), as
         :meth:`FisherScoringGLM.partial_fit`; a later batch may hold any subset of the classes.
+        The quadratic model holds for batches drawn from one distribution: measured on 20,000
+        rows with four classes, the streamed coefficients stay within 0.4 standard errors of
+        the full fit for shuffled batches (5 to 100 of them), but a stream sorted by class ends
+        30 to 90 standard errors away. A batch whose class shares differ from the stream's
+        beyond chance is warned about; shuffle such streams.
 
         Parameters
         ----------
@@ -304,8 +313,9 @@ class FisherScoringClassifier(VersionStampMixin, GLMResultsMixin, ClassifierMixi
                 return self
             if self._stream_key() != self._stream_key_:
                 raise ValueError(
-                    "link and fit_intercept must not change between partial_fit calls (fitted "
-                    f"with {self._stream_key_!r}); call fit to start a new model."
+                    "The parameters of the model must not change between partial_fit calls "
+                    f"(the stream has {self._stream_key_}; now {self._stream_key()}); call fit "
+                    "to start a new model."
                 )
             data = self._validate(X, y, sample_weight, reset=False, classes=self.classes_,
                                   stream=True)  # fmt: skip
@@ -396,11 +406,14 @@ class FisherScoringClassifier(VersionStampMixin, GLMResultsMixin, ClassifierMixi
             result = _solve_reporting_separation(
                 lambda: recursive_multinomial_update(problem, totals)
             )
+        message = batch_shares_message(self._class_totals_, data.class_totals, self.classes_)
         self._class_totals_ = self._class_totals_ + data.class_totals
         if n_classes > 2:
             result.null_deviance = null_deviance(self._class_totals_, self.fit_intercept)
         self._attach(result, data, None, n_obs=n_obs, sum_weights=sum_weights)
         self._warn_separation(result, data, None)
+        if message is not None:
+            warnings.warn(message, UserWarning, stacklevel=4)
 
     def _attach(self, result, data, solver, *, n_obs, sum_weights):
         """Set the coefficients and every statistic from the solver's result."""
@@ -462,7 +475,11 @@ class FisherScoringClassifier(VersionStampMixin, GLMResultsMixin, ClassifierMixi
         result.factor = factor
 
     def _stream_key(self):
-        return f"{self.link}/{self.fit_intercept}"
+        """The parameters a stream's accumulated state depends on."""
+        pf = None if self.l2_penalty_factor is None else np.asarray(self.l2_penalty_factor)
+        return (f"link={self.link}, fit_intercept={self.fit_intercept}, alpha={self.alpha}, "
+                f"l2_penalty_factor={None if pf is None else pf.tolist()}, "
+                f"cov_type={self.cov_type}, information={self.information}")  # fmt: skip
 
     def _warn_separation(self, result, data, solver):
         """Report rows at probabilities numerically 0 or 1, naming the classes and the
@@ -478,7 +495,7 @@ class FisherScoringClassifier(VersionStampMixin, GLMResultsMixin, ClassifierMixi
                 self.classes_, self._log_proba(data.X), data.codes, data.design.rows[2], step,
                 names, result.n_boundary, result.n_positive, data.X, self.fit_intercept,
             )  # fmt: skip
-        warnings.warn(message, PerfectSeparationWarning, stacklevel=4)
+        warnings.warn(message, PerfectSeparationWarning, stacklevel=5)
 
     def _coefficients(self):
         """The free coefficients, intercept first: shape (q,) for two classes, else
@@ -612,11 +629,13 @@ class FisherScoringClassifier(VersionStampMixin, GLMResultsMixin, ClassifierMixi
 
 def _solve_reporting_separation(solver, coef0=None):
     """Run ``solver.solve(coef0)`` (or a callable), letting every warning through except the
-    engine's generic separation warning, which the estimator replaces by one naming classes."""
+    engine's boundary warnings: the estimator reports rows at probabilities 0 or 1 itself,
+    naming the classes, and a streamed batch of one class (whose intercept-only fit the engine
+    warns about) is kept finite by the earlier rows."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = solver() if callable(solver) else solver.solve(coef0)
     for warning in caught:
-        if not issubclass(warning.category, PerfectSeparationWarning):
-            warnings.warn(warning.message, warning.category, stacklevel=4)
+        if not issubclass(warning.category, BoundaryFitWarning):
+            warnings.warn(warning.message, warning.category, stacklevel=5)
     return result

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 
@@ -16,7 +17,12 @@ from skglm_fisher._glm_inputs import check_magnitudes
 from skglm_fisher._sklearn_compat import _check_sample_weight, validate_data
 from skglm_fisher.glm._design import make_design
 
-__all__ = ["ClassifierData", "encode_labels", "ridge_penalty", "validate_classifier_data"]
+__all__ = ["ClassifierData", "batch_shares_message", "encode_labels", "ridge_penalty",
+           "unique_labels", "validate_classifier_data"]  # fmt: skip
+
+#: A batch whose class shares differ from the stream's with a chi-square p-value below this is
+#: reported (when every expected count is at least 5, the test's usual condition).
+SHARES_P_VALUE = 1e-6
 
 
 @dataclass
@@ -35,6 +41,21 @@ class ClassifierData:
     n_obs: int
     sum_weights: float
     class_totals: np.ndarray
+
+
+def unique_labels(y) -> tuple[np.ndarray, np.ndarray]:
+    """``(classes, codes)`` as ``np.unique(y, return_inverse=True)``; integer and boolean labels
+    of a small range are counted instead of sorted (measured: 5 ms instead of 45 ms on 1e6
+    labels)."""
+    if y.dtype.kind in "biu" and y.size:
+        values = y.astype(np.int64, copy=False)
+        low, high = int(values.min()), int(values.max())
+        if high - low <= 2 * y.size:
+            present = np.bincount(values - low, minlength=high - low + 1) > 0
+            classes = (np.flatnonzero(present) + low).astype(y.dtype)
+            return classes, (np.cumsum(present) - 1)[values - low]
+    classes, codes = np.unique(y, return_inverse=True)
+    return classes, codes.ravel()
 
 
 def encode_labels(y, classes) -> np.ndarray:
@@ -70,8 +91,8 @@ def validate_classifier_data(estimator, X, y, sample_weight, *, reset, classes=N
     )  # fmt: skip
     check_classification_targets(y)
     if classes is None:
-        classes, codes = np.unique(y, return_inverse=True)
-        codes = codes.astype(np.intp).ravel()
+        classes, codes = unique_labels(y)
+        codes = codes.astype(np.intp, copy=False)
         if classes.size < 2:
             raise ValueError(
                 f"{type(estimator).__name__} needs samples of at least 2 classes in the data; "
@@ -126,3 +147,35 @@ def ridge_penalty(alpha, penalty_factor, n_features, sum_weights, fit_intercept)
             raise ValueError("l2_penalty_factor must be finite and non-negative.")
     penalty = alpha * sum_weights * pf**2
     return np.concatenate([[0.0], penalty]) if fit_intercept else penalty
+
+
+def batch_shares_message(stream_totals, batch_totals, classes) -> str | None:
+    """A warning when a batch's class shares differ from those of the stream before it beyond
+    chance (Pearson's chi-square, p below :data:`SHARES_P_VALUE`), else None.
+
+    Recursive Fisher scoring takes the earlier rows through a quadratic model at the current
+    coefficients; batches that pull the coefficients far (a stream sorted by class) leave that
+    model and bias the estimate.
+    """
+    stream_totals = np.asarray(stream_totals, dtype=np.float64)
+    batch_totals = np.asarray(batch_totals, dtype=np.float64)
+    expected = batch_totals.sum() * stream_totals / stream_totals.sum()
+    if not np.all(expected >= 5):
+        return None
+    statistic = float(np.sum((batch_totals - expected) ** 2 / expected))
+    p_value = float(stats.chi2.sf(statistic, classes.size - 1))
+    if p_value >= SHARES_P_VALUE:
+        return None
+
+    def shares(totals):
+        fractions = totals / totals.sum()
+        return ", ".join(f"{c}: {f:.2f}" for c, f in zip(classes, fractions, strict=True))
+
+    return (
+        f"This batch's class shares ({shares(batch_totals)}) differ from the stream's so far "
+        f"({shares(stream_totals)}) beyond chance (chi-square p = {p_value:.1e}). partial_fit "
+        "takes the earlier rows through a quadratic model at the current coefficients, which "
+        "holds for batches drawn from one distribution: a stream ordered by class biases the "
+        "estimate (by tens of standard errors in the tests). Shuffle the stream, or fit the "
+        "rows at once."
+    )

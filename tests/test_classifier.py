@@ -18,6 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skglm_fisher import FisherScoringClassifier, FisherScoringGLM
+from skglm_fisher._classifier_inputs import unique_labels
 from skglm_fisher.exceptions import PerfectSeparationWarning, SingularInformationWarning
 from skglm_fisher.glm._design import make_design
 from skglm_fisher.glm._families import Bernoulli
@@ -458,7 +459,8 @@ def test_partial_fit_batches_may_miss_classes():
     model = FisherScoringClassifier()
     model.partial_fit(X[::9], y[::9], classes=["a", "b", "c"])
     for rows in np.array_split(order, 5):
-        model.partial_fit(X[rows], y[rows])
+        with pytest.warns(UserWarning, match="class shares"):
+            model.partial_fit(X[rows], y[rows])
     assert np.all(np.isfinite(model.coef_)) and np.all(np.isfinite(model.std_errors_))
 
 
@@ -561,3 +563,31 @@ def test_fisher_scoring_glm_still_fits_bernoulli_proportions():
     model = FisherScoringClassifier().fit(X[rows], labels.astype(int))
     np.testing.assert_allclose(model.coef_[0], glm.coef_, rtol=1e-8)
     np.testing.assert_allclose(model.std_errors_, glm.std_errors_, rtol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "y",
+    [np.array([3, 1, 3, 7]), np.array([True, False]), np.array([-2, 5], dtype=np.int8),
+     np.array([10**12, 0]), np.array(["b", "a", "b"]), np.array([2.0, 1.0, 2.0])],
+)  # fmt: skip
+def test_unique_labels_equals_numpy_unique(y):
+    classes, codes = unique_labels(y)
+    expected_classes, expected_codes = np.unique(y, return_inverse=True)
+    np.testing.assert_array_equal(classes, expected_classes)
+    assert classes.dtype == expected_classes.dtype
+    np.testing.assert_array_equal(codes, expected_codes)
+
+
+def test_partial_fit_warns_about_batches_unlike_the_stream():
+    # A stream sorted by class breaks the quadratic model of the earlier rows that recursive
+    # Fisher scoring relies on; shuffled batches do not trigger the warning.
+    X, y, _ = _multinomial(n=2000, labels=("a", "b", "c"), seed=33)
+    shuffled = FisherScoringClassifier()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for rows in np.array_split(np.arange(2000), 10):
+            shuffled.partial_fit(X[rows], y[rows], classes=["a", "b", "c"])
+    ordered = FisherScoringClassifier().partial_fit(X[::20], y[::20], classes=["a", "b", "c"])
+    rows = np.flatnonzero(y == "c")[:200]
+    with pytest.warns(UserWarning, match=r"class shares \(a: 0.00, b: 0.00, c: 1.00\)"):
+        ordered.partial_fit(X[rows], y[rows])
