@@ -12,10 +12,13 @@ Every estimator runs in this process on the same data, unpenalised (scikit-learn
   the peer that also reports standard errors.
 
 Fits are repeated interleaved (ours, peer, ours, ...) so that a slow spell of the shared machine
-hits every estimator alike. The table reports each estimator's fastest fit, the spread of its
-fits (slowest over fastest), our time over the peer's (from the fastest fits, and the range of
-the ratios of fits made back to back), the iterations, and the mean log-loss on the training
-rows with its difference from ours (positive: the peer stopped higher).
+hits every estimator alike. ``--one-core`` holds every estimator to one core (BLAS to one thread,
+and our passes to one thread), which keeps the ratios steadier on a loaded machine, where
+multi-threaded BLAS loses much of its time waiting for a busy core. The table reports each
+estimator's fastest fit, the spread of its fits (slowest over fastest), our time over the
+peer's (from the fastest fits, and the range of the ratios of fits made back to back), the
+iterations, and the mean log-loss on the training rows with its difference from ours
+(positive: the peer stopped higher).
 
 Usage::
 
@@ -106,9 +109,19 @@ def main(argv=None):
         action="store_true",
         help="add LogisticRegression(solver='newton-cholesky') to multinomial",
     )
+    parser.add_argument("--one-core", action="store_true",
+                        help="one BLAS thread and one thread for our passes")  # fmt: skip
     parser.add_argument("--statsmodels", action="store_true",
                         help="add statsmodels' MNLogit to multinomial")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.one_core:
+        from threadpoolctl import threadpool_limits
+
+        from skglm_fisher.glm import _design
+
+        threadpool_limits(1)
+        _design._cpu_count = lambda: 1  # the threads of our passes
+        print("one core: BLAS and our passes on one thread")
     extra = {name for name in ("newton", "statsmodels") if getattr(args, name)}
     targets = {"binary": 0.5, "multinomial": 1.0}
     header = (

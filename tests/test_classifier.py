@@ -20,6 +20,7 @@ from sklearn.preprocessing import StandardScaler
 from skglm_fisher import FisherScoringClassifier, FisherScoringGLM
 from skglm_fisher._classifier_inputs import unique_labels
 from skglm_fisher.exceptions import PerfectSeparationWarning, SingularInformationWarning
+from skglm_fisher.glm._categorical_rows import CategoricalRows, pairs
 from skglm_fisher.glm._design import make_design
 from skglm_fisher.glm._families import Bernoulli
 from skglm_fisher.glm._multinomial import MultinomialProblem, MultinomialSolver
@@ -591,3 +592,26 @@ def test_partial_fit_warns_about_batches_unlike_the_stream():
     rows = np.flatnonzero(y == "c")[:200]
     with pytest.warns(UserWarning, match=r"class shares \(a: 0.00, b: 0.00, c: 1.00\)"):
         ordered.partial_fit(X[rows], y[rows])
+
+
+def test_categorical_rows_are_the_categorical_loss():
+    # The solver's per-row formulas against the K-FAC loss object (row-major, all K classes).
+    rng = np.random.default_rng(34)
+    eta = rng.normal(scale=3.0, size=(3, 50))
+    y = rng.integers(0, 4, size=50)
+    weights = rng.uniform(0.5, 2.0, size=50)
+    rows = CategoricalRows(y, eta, weights)
+    loss = CategoricalLogitsNegativeLogProbLoss(np.vstack([np.zeros(50), eta]).T, targets=y)
+    np.testing.assert_allclose(rows.probabilities.T, loss.dist.probs, rtol=1e-13)
+    np.testing.assert_allclose(rows.log_probability, loss.dist.log_prob(y), rtol=1e-13)
+    np.testing.assert_allclose(rows.score, -(weights[:, None] * loss.gradient()).T[1:],
+                               rtol=1e-12, atol=1e-15)  # fmt: skip
+    columns = [loss.multiply_fisher(np.broadcast_to(np.eye(4)[j], (50, 4))) for j in range(4)]
+    expected = np.array([weights * columns[l + 1][:, k + 1] for k, l in pairs(3)])
+    np.testing.assert_allclose(rows.pair_weights(), expected, rtol=1e-12, atol=1e-15)
+    b, t = rows.factor_rows()
+    for j in range(4):
+        column = loss.multiply_fisher_factor_replicated_one_hot((j,))[:, 1:]
+        np.testing.assert_allclose(b[:, j], np.sqrt(weights)[:, None] * column, atol=1e-14)
+    # Σ_j b_j t_j is the score: the QR rows' normal equations are the information and score.
+    np.testing.assert_allclose(np.einsum("ijk,ij->ki", b, t), rows.score, atol=1e-12)
