@@ -6,11 +6,11 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import special
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from skglm_fisher._atomic import unchanged_on_error
+from skglm_fisher._binary_links import BINARY_LINKS, binary_log_probabilities
 from skglm_fisher._classifier_inputs import (
     batch_shares_message,
     ridge_penalty,
@@ -20,9 +20,13 @@ from skglm_fisher._glm_inputs import validate_predict_data
 from skglm_fisher._glm_results import GLMResultsMixin
 from skglm_fisher._inference import coefficient_covariance, glm_statistics
 from skglm_fisher._persistence import VersionStampMixin
-from skglm_fisher._separation import label_text, separation_message
+from skglm_fisher._separation import (
+    label_text,
+    separation_message,
+    solve_reporting_separation,
+)
 from skglm_fisher._sklearn_compat import Interval, StrOptions, _fit_context
-from skglm_fisher.exceptions import BoundaryFitWarning, PerfectSeparationWarning
+from skglm_fisher.exceptions import PerfectSeparationWarning
 from skglm_fisher.glm._design import is_dask_array
 from skglm_fisher.glm._families import Bernoulli
 from skglm_fisher.glm._multinomial import (
@@ -42,25 +46,6 @@ from skglm_fisher.glm._solver import IRLSProblem, IRLSSolver
 from skglm_fisher.losses import CategoricalLogitsNegativeLogProbLoss
 
 __all__ = ["FisherScoringClassifier"]
-
-BINARY_LINKS = ("logit", "probit", "cloglog", "log")
-
-
-def _binary_log_probabilities(link, eta):
-    """``(log(1 - p), log p)`` of the positive class under a binary link, without the loss
-    of precision of ``log(1 - p)`` near ``p = 1`` (and of ``log p`` near 0)."""
-    if link == "logit":
-        return -np.logaddexp(0.0, eta), -np.logaddexp(0.0, -eta)
-    if link == "probit":
-        return special.log_ndtr(-eta), special.log_ndtr(eta)
-    if link == "cloglog":
-        with np.errstate(over="ignore"):
-            rate = np.exp(eta)
-        return -rate, np.log(-np.expm1(-rate))
-    # log link: probabilities above 1 (eta > 0) are clipped to 1 by the caller's warning.
-    eta = np.minimum(eta, 0.0)
-    with np.errstate(divide="ignore"):
-        return np.log(-np.expm1(eta)), eta
 
 
 class FisherScoringClassifier(VersionStampMixin, GLMResultsMixin, ClassifierMixin, BaseEstimator):
@@ -372,7 +357,7 @@ class FisherScoringClassifier(VersionStampMixin, GLMResultsMixin, ClassifierMixi
             solver = IRLSSolver(self._binary_problem(data, penalty))
         else:
             solver = MultinomialSolver(self._multinomial_problem(data, penalty))
-        result = _solve_reporting_separation(solver, coef0)
+        result = solve_reporting_separation(solver, coef0)
         self.classes_ = data.classes
         self._observed_ = None
         if n_classes == 2:
@@ -399,12 +384,12 @@ class FisherScoringClassifier(VersionStampMixin, GLMResultsMixin, ClassifierMixi
         if n_classes == 2:
             totals.null = NullModelStream.from_array(self._null_stream_)
             problem = self._binary_problem(data, penalty, null_model=False)
-            result, null = _solve_reporting_separation(lambda: recursive_update(problem, totals))
+            result, null = solve_reporting_separation(lambda: recursive_update(problem, totals))
             self._null_stream_ = null.to_array()
             self._use_observed_information(result, problem, self._observed_)
         else:
             problem = self._multinomial_problem(data, penalty)
-            result = _solve_reporting_separation(
+            result = solve_reporting_separation(
                 lambda: recursive_multinomial_update(problem, totals)
             )
         message = batch_shares_message(self._class_totals_, data.class_totals, self.classes_)
@@ -527,7 +512,7 @@ class FisherScoringClassifier(VersionStampMixin, GLMResultsMixin, ClassifierMixi
                 UserWarning,
                 stacklevel=4,
             )
-        return np.column_stack(_binary_log_probabilities(self.link, eta))
+        return np.column_stack(binary_log_probabilities(self.link, eta))
 
     def decision_function(self, X):
         """Confidence scores: the log-odds of ``classes_[1]`` for two classes (the linear
@@ -626,17 +611,3 @@ class FisherScoringClassifier(VersionStampMixin, GLMResultsMixin, ClassifierMixi
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_class = self.link == "logit"
         return tags
-
-
-def _solve_reporting_separation(solver, coef0=None):
-    """Run ``solver.solve(coef0)`` (or a callable), letting every warning through except the
-    engine's boundary warnings: the estimator reports rows at probabilities 0 or 1 itself,
-    naming the classes, and a streamed batch of one class (whose intercept-only fit the engine
-    warns about) is kept finite by the earlier rows."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = solver() if callable(solver) else solver.solve(coef0)
-    for warning in caught:
-        if not issubclass(warning.category, BoundaryFitWarning):
-            warnings.warn(warning.message, warning.category, stacklevel=5)
-    return result

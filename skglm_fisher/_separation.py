@@ -11,10 +11,14 @@ root mean square of the feature), so that the direction does not depend on the f
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["label_text", "separation_message"]
+from skglm_fisher.exceptions import BoundaryFitWarning
+
+__all__ = ["label_text", "separation_message", "solve_reporting_separation"]
 
 #: A probability whose logarithm (or that of its complement) is below this is numerically 0
 #: (or 1): R's ``10 · eps``.
@@ -106,3 +110,17 @@ def separation_message(classes, log_proba, codes, sample_weight, step, names, n_
         + "; ".join(parts)
         + ". Use alpha > 0 (a ridge penalty keeps them finite) or drop the separating features."
     )
+
+
+def solve_reporting_separation(solver, coef0=None):
+    """Run ``solver.solve(coef0)`` (or a callable), letting every warning through except the
+    engine's boundary warnings: the estimator reports rows at probabilities 0 or 1 itself,
+    naming the classes, and a streamed batch of one class (whose intercept-only fit the engine
+    warns about) is kept finite by the earlier rows."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = solver() if callable(solver) else solver.solve(coef0)
+    for warning in caught:
+        if not issubclass(warning.category, BoundaryFitWarning):
+            warnings.warn(warning.message, warning.category, stacklevel=5)
+    return result

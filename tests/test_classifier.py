@@ -18,6 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skglm_fisher import FisherScoringClassifier, FisherScoringGLM
+from skglm_fisher._binary_links import binary_log_probabilities
 from skglm_fisher._classifier_inputs import unique_labels
 from skglm_fisher.exceptions import PerfectSeparationWarning, SingularInformationWarning
 from skglm_fisher.glm._categorical_rows import CategoricalRows, pairs
@@ -615,3 +616,12 @@ def test_categorical_rows_are_the_categorical_loss():
         np.testing.assert_allclose(b[:, j], np.sqrt(weights)[:, None] * column, atol=1e-14)
     # Σ_j b_j t_j is the score: the QR rows' normal equations are the information and score.
     np.testing.assert_allclose(np.einsum("ijk,ij->ki", b, t), rows.score, atol=1e-12)
+
+
+@pytest.mark.parametrize("link", ["logit", "probit", "cloglog", "log"])
+def test_binary_log_probabilities_match_the_inverse_links(link):
+    eta = np.linspace(-30, 0 if link == "log" else 30, 121)
+    log_q, log_p = binary_log_probabilities(link, eta)
+    np.testing.assert_allclose(np.exp(log_p), Bernoulli(link).mean(eta), rtol=1e-12)
+    np.testing.assert_allclose(np.logaddexp(log_q, log_p), 0.0, atol=1e-15)
+    assert np.all(np.isfinite(log_q[eta < 0])) and np.all(np.isfinite(log_p))
