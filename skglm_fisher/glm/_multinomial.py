@@ -435,7 +435,8 @@ class MultinomialSolver(IRLSSolver):
         if spec.information == "fisher":
             st.gram, st.gram_kind = self._assemble(sums.gram), "fisher"
             st.factor, st.rfactor = self._cholesky(st.gram, keep=~st.aliased), None
-            if self._stale and st.factor is not None and st.factor.usable_for_step():
+            usable = st.factor is not None and st.factor.usable_for_step()
+            if self._stale and st.converged and usable:
                 st.gradient = sums.gradient - pb.penalty.gradient(st.coef)
                 st.coef = st.coef + self._cholesky_step(st.factor)
                 # The likelihood at the returned coefficients (a pass without the Grams); the
