@@ -7,6 +7,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from skglm_fisher._atomic import unchanged_on_error
@@ -286,6 +287,9 @@ class FisherScoringClassifier(VersionStampMixin, GLMResultsMixin, ClassifierMixi
             raise ValueError("classes must be passed on the first call to partial_fit.")
         if classes is not None:
             classes = np.unique(np.asarray(classes))
+            check_classification_targets(classes)
+            if classes.size < 2:
+                raise ValueError(f"classes must hold at least 2 classes; got {classes.tolist()}.")
             if not first and not np.array_equal(classes, self.classes_):
                 raise ValueError(
                     f"classes={classes.tolist()} differs from classes_={self.classes_.tolist()} "

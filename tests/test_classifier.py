@@ -387,6 +387,10 @@ def test_errors_name_the_problem():
         FisherScoringClassifier().fit(X, X[:, 0])
     with pytest.raises(ValueError, match="classes must be passed"):
         FisherScoringClassifier().partial_fit(X, y)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        FisherScoringClassifier().partial_fit(X, np.full(200, "a"), classes=["a"])
+    with pytest.raises(ValueError, match="Unknown label type"):
+        FisherScoringClassifier().partial_fit(X, y, classes=[0.5, 1.5])
     with pytest.raises(ValueError, match="'balanced' is not available for partial_fit"):
         FisherScoringClassifier(class_weight="balanced").partial_fit(X, y, classes=["a", "b", "c"])
 
