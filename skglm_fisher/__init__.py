@@ -4,6 +4,8 @@ Estimators
 ----------
 FisherScoringGLM
     GLM regressor fitted by Fisher scoring (IRLS) with R-style statistics.
+FisherScoringClassifier
+    Logistic, probit and multinomial regression by Fisher scoring, with standard errors.
 FTRLLogisticRegression
     Online logistic regression with TensorFlow's FTRL-Proximal optimizer.
 
@@ -16,7 +18,8 @@ Numeric core
 
 __version__ = "0.1.0"
 
+from skglm_fisher._classifier import FisherScoringClassifier  # noqa: E402
 from skglm_fisher._ftrl_logistic import FTRLLogisticRegression  # noqa: E402
 from skglm_fisher._glm import FisherScoringGLM  # noqa: E402
 
-__all__ = ["FTRLLogisticRegression", "FisherScoringGLM", "__version__"]
+__all__ = ["FTRLLogisticRegression", "FisherScoringClassifier", "FisherScoringGLM", "__version__"]

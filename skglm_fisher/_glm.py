@@ -71,7 +71,9 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
     ``PoissonRegressor(alpha=a)`` (likewise Gamma, Tweedie, and ``LogisticRegression`` with
     ``C = 1 / (a · Σs)``). With ``alpha=0`` it is R's ``glm`` and statsmodels' ``GLM``, and the
     fitted model carries their statistics: dispersion, covariance, standard errors, a coefficient
-    table, log-likelihood, AIC and BIC.
+    table, log-likelihood, AIC and BIC. For classification (labels, ``predict_proba``,
+    multinomial models) use :class:`FisherScoringClassifier`; the Bernoulli family here models
+    proportions, with the number of trials as ``sample_weight``.
 
     Each iteration is one pass over the rows (one weighted Gram plus two mat-vecs, in bounded
     row blocks on all cores). The start is the intercept-only fit (with the offset); without an

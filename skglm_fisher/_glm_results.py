@@ -3,9 +3,12 @@
 Conventions
 -----------
 Coefficient vectors put the intercept first when there is one (``_coefficients()``), as do
-``std_errors_``, ``covariance_matrix_`` and ``aliased_``. A test statistic is a t statistic with
-``df_resid_`` degrees of freedom where the dispersion is estimated (``use_t_``), else a z
-statistic, as in R's ``summary.glm``.
+``std_errors_``, ``covariance_matrix_`` and ``aliased_``. A model with several linear predictors
+(the multinomial logit) has a coefficient matrix, one row per predictor, named by
+``_coefficient_groups()``; ``std_errors_``, ``aliased_``, the test statistics and p-values have
+its shape, and ``covariance_matrix_`` is over its rows concatenated. A test statistic is a t
+statistic with ``df_resid_`` degrees of freedom where the dispersion is estimated (``use_t_``),
+else a z statistic, as in R's ``summary.glm``.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ class GLMResultsMixin:
     """Statistics of a fitted GLM estimator (see the module docstring for the conventions).
 
     The estimator provides ``_coefficients()``, ``_summary_header()`` and ``_parameter_names``
-    and sets ``std_errors_``, ``covariance_matrix_``, ``aliased_``, ``df_resid_``, ``use_t_``,
-    ``llf_``, ``rank_`` and ``n_obs_`` when fitted.
+    (and ``_coefficient_groups`` for several linear predictors) and sets ``std_errors_``,
+    ``covariance_matrix_``, ``aliased_``, ``df_resid_``, ``use_t_``, ``llf_``, ``rank_`` and
+    ``n_obs_`` when fitted.
     """
 
     # -- likelihood ----------------------------------------------------------------------
@@ -78,13 +82,14 @@ class GLMResultsMixin:
         Returns
         -------
         intervals : ndarray of shape (n_params, 2)
-            Lower and upper bounds; NaN rows for aliased coefficients.
+            Lower and upper bounds; NaN rows for aliased coefficients. With several linear
+            predictors, of shape ``(n_predictors, n_params, 2)``.
         """
         check_is_fitted(self)
         quantile = self._reference_distribution().ppf(0.5 + _check_level(level) / 2)
         estimate = self._coefficients()
-        return np.column_stack([estimate - quantile * self.std_errors_,
-                                estimate + quantile * self.std_errors_])  # fmt: skip
+        return np.stack([estimate - quantile * self.std_errors_,
+                         estimate + quantile * self.std_errors_], axis=-1)  # fmt: skip
 
     def summary(self, level=0.95, feature_names=None) -> CoefficientTable:
         """Coefficient table like R's ``summary.glm``: estimate, standard error, z or t value
@@ -110,7 +115,34 @@ class GLMResultsMixin:
             names, self._coefficients(), self.std_errors_, use_t=self.use_t_,
             df_resid=self.df_resid_, level=_check_level(level),
             header=self._summary_header(), aliased=self.aliased_,
+            groups=self._coefficient_groups(),
         )  # fmt: skip
+
+    def _coefficient_groups(self):
+        """Names of the linear predictors when there are several (rows of the coefficients)."""
+        return None
+
+    def _df_model(self) -> int:
+        """Identified coefficients other than the intercepts (statsmodels' ``df_model``)."""
+        intercepts = 0
+        if self.fit_intercept:
+            intercepts = int(np.count_nonzero(~np.asarray(self.aliased_)[..., 0]))
+        return self.rank_ - intercepts
+
+    def _summary_lines(self, model, middle, deviance_note=""):
+        """The header of :meth:`summary`: ``model`` (what was fitted), the observations and
+        degrees of freedom, ``middle`` (dispersion, covariance), the likelihood and
+        information criteria, the deviances (then ``deviance_note``) and the iterations."""
+        return [
+            model,
+            f"Observations: {self.n_obs_}; Df model: {self._df_model()}; Df residuals: "
+            f"{self.df_resid_}",
+            middle,
+            f"Log-likelihood: {self.llf_:.6g}; AIC: {self.aic:.6g}; BIC: {self.bic:.6g}",
+            f"Null deviance: {self.null_deviance_:.6g}; residual deviance: "
+            f"{self.deviance_:.6g} on {self.df_resid_} degrees of freedom{deviance_note}",
+            f"Fisher scoring iterations: {self.n_iter_}",
+        ]
 
     # -- predictions with standard errors ------------------------------------------------
     def _linear_predictor_std(self, X):

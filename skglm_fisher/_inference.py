@@ -24,6 +24,7 @@ from skglm_fisher.glm._links import IdentityLink
 __all__ = [
     "CoefficientTable",
     "GLMStatistics",
+    "coefficient_covariance",
     "covariance_matrix",
     "estimate_dispersion",
     "glm_statistics",
@@ -146,6 +147,22 @@ class GLMStatistics:
     df_resid: int
 
 
+def coefficient_covariance(fit, dispersion, cov_type, n_obs):
+    """``(covariance, std_errors)`` of a fit at ``dispersion`` (see :func:`covariance_matrix`).
+
+    ``fit`` is a solver result (an ``IRLSResult``: ``factor``, ``meat``, ``rank``). The standard
+    errors of the model-based covariance come from the factor directly, so that huge or tiny
+    columns keep their digits.
+    """
+    cov = covariance_matrix(fit.factor, dispersion, cov_type, fit.meat, n_obs, fit.rank)
+    if cov_type == "nonrobust":
+        return cov, fit.factor.standard_errors(dispersion)
+    diagonal = np.diag(cov)
+    with np.errstate(invalid="ignore"):
+        std_errors = np.where(np.isnan(diagonal), np.nan, np.sqrt(np.maximum(diagonal, 0.0)))
+    return cov, std_errors
+
+
 def glm_statistics(family, fit, *, dispersion_rule, cov_type, n_obs, log_likelihood_at):
     """:class:`GLMStatistics` of a fit.
 
@@ -169,13 +186,7 @@ def glm_statistics(family, fit, *, dispersion_rule, cov_type, n_obs, log_likelih
     if llf is None:
         llf_dispersion = concentrated_dispersion(family, fit.deviance, n_obs) or dispersion
         llf = log_likelihood_at(llf_dispersion) if np.isfinite(llf_dispersion) else np.nan
-    cov = covariance_matrix(fit.factor, dispersion, cov_type, fit.meat, n_obs, fit.rank)
-    if cov_type == "nonrobust":
-        std_errors = fit.factor.standard_errors(dispersion)
-    else:
-        diagonal = np.diag(cov)
-        with np.errstate(invalid="ignore"):
-            std_errors = np.where(np.isnan(diagonal), np.nan, np.sqrt(np.maximum(diagonal, 0.0)))
+    cov, std_errors = coefficient_covariance(fit, dispersion, cov_type, n_obs)
     return GLMStatistics(
         dispersion=float(dispersion),
         covariance=cov,
@@ -192,10 +203,16 @@ def glm_statistics(family, fit, *, dispersion_rule, cov_type, n_obs, log_likelih
 class CoefficientTable:
     """Coefficient table of a fitted GLM, printed like R's ``summary.glm``.
 
+    A model with several linear predictors (the multinomial logit: one per non-reference class)
+    has one block of rows per predictor: ``groups`` names the blocks and the arrays have shape
+    ``(len(groups), len(names))``.
+
     Attributes
     ----------
     names : list of str
+    groups : list of str or None
     estimate, std_error, statistic, p_value, ci_lower, ci_upper : ndarray
+        Of shape ``(len(names),)``, or ``(len(groups), len(names))`` with groups.
     use_t : bool
         t statistics with ``df_resid`` degrees of freedom (estimated dispersion) or z.
     df_resid : int
@@ -212,12 +229,25 @@ class CoefficientTable:
                   Estimate Std. Error  z value  Pr(>|z|)     [0.025    0.975]
     (Intercept)   1.000000   0.100000   10.000  < 2e-16      0.8040    1.1960
     x             0.500000   0.250000    2.000  0.0455       0.0100    0.9900
+    >>> table = CoefficientTable(["(Intercept)"], np.array([[1.0], [-0.5]]),
+    ...                          np.array([[0.1], [0.25]]), groups=["b vs a", "c vs a"])
+    >>> print(table)  # doctest: +NORMALIZE_WHITESPACE
+    Coefficients:
+                  Estimate Std. Error  z value  Pr(>|z|)     [0.025    0.975]
+    b vs a:
+    (Intercept)   1.000000   0.100000   10.000  < 2e-16      0.8040    1.1960
+    c vs a:
+    (Intercept)  -0.500000   0.250000   -2.000  0.0455      -0.9900   -0.0100
     """
 
     def __init__(self, names, estimate, std_error, *, use_t=False, df_resid=None, level=0.95,
-                 header=(), aliased=None):  # fmt: skip
+                 header=(), aliased=None, groups=None):  # fmt: skip
         self.names = list(names)
+        self.groups = None if groups is None else list(groups)
         self.estimate = np.array(estimate, dtype=float)
+        expected = (len(self.names),) if groups is None else (len(self.groups), len(self.names))
+        if self.estimate.shape != expected:
+            raise ValueError(f"estimate has shape {self.estimate.shape}; expected {expected}.")
         self.aliased = (
             np.zeros(self.estimate.shape, dtype=bool) if aliased is None
             else np.asarray(aliased, dtype=bool)
@@ -238,22 +268,33 @@ class CoefficientTable:
         self.ci_lower = self.estimate - q * self.std_error
         self.ci_upper = self.estimate + q * self.std_error
 
+    def _blocks(self):
+        """``[(group title or None, row slice of the flattened arrays)]``."""
+        m = len(self.names)
+        if self.groups is None:
+            return [(None, slice(0, m))]
+        return [(title, slice(g * m, (g + 1) * m)) for g, title in enumerate(self.groups)]
+
     def to_frame(self):
-        """The table as a pandas DataFrame indexed by coefficient name."""
+        """The table as a pandas DataFrame indexed by coefficient name (by group and name when
+        there are groups)."""
         import pandas as pd
 
         stat = "t value" if self.use_t else "z value"
         low, high = (0.5 - self.level / 2), (0.5 + self.level / 2)
+        index = self.names
+        if self.groups is not None:
+            index = pd.MultiIndex.from_product([self.groups, self.names])
         return pd.DataFrame(
             {
-                "Estimate": self.estimate,
-                "Std. Error": self.std_error,
-                stat: self.statistic,
-                f"Pr(>|{stat[0]}|)": self.p_value,
-                f"[{low:.3g}": self.ci_lower,
-                f"{high:.3g}]": self.ci_upper,
+                "Estimate": self.estimate.ravel(),
+                "Std. Error": self.std_error.ravel(),
+                stat: self.statistic.ravel(),
+                f"Pr(>|{stat[0]}|)": self.p_value.ravel(),
+                f"[{low:.3g}": self.ci_lower.ravel(),
+                f"{high:.3g}]": self.ci_upper.ravel(),
             },
-            index=self.names,
+            index=index,
         )
 
     def __str__(self):
@@ -273,18 +314,24 @@ class CoefficientTable:
         def number(value, spec, width):
             return f"{'NA':>{width}}" if np.isnan(value) else f"{value:{width}{spec}}"
 
-        for i, name in enumerate(self.names):
-            p = self.p_value[i]
-            if np.isnan(p):
-                p_text = "NA"
-            else:
-                p_text = "< 2e-16" if p < 2e-16 else f"{p:.4g}" if p >= 1e-4 else f"{p:.2e}"
-            lines.append(
-                f"{name:<{width}} {number(self.estimate[i], '.6f', 10)} "
-                f"{number(self.std_error[i], '.6f', 10)} {number(self.statistic[i], '.3f', 8)}  "
-                f"{p_text:<9} {number(self.ci_lower[i], '.4f', 9)} "
-                f"{number(self.ci_upper[i], '.4f', 9)}"
-            )
+        columns = [a.ravel() for a in (self.estimate, self.std_error, self.statistic,
+                                       self.p_value, self.ci_lower, self.ci_upper)]  # fmt: skip
+        estimate, std_error, statistic, p_value, ci_lower, ci_upper = columns
+        for group, rows in self._blocks():
+            if group is not None:
+                lines.append(f"{group}:")
+            for name, i in zip(self.names, range(rows.start, rows.stop), strict=True):
+                p = p_value[i]
+                if np.isnan(p):
+                    p_text = "NA"
+                else:
+                    p_text = "< 2e-16" if p < 2e-16 else f"{p:.4g}" if p >= 1e-4 else f"{p:.2e}"
+                lines.append(
+                    f"{name:<{width}} {number(estimate[i], '.6f', 10)} "
+                    f"{number(std_error[i], '.6f', 10)} {number(statistic[i], '.3f', 8)}  "
+                    f"{p_text:<9} {number(ci_lower[i], '.4f', 9)} "
+                    f"{number(ci_upper[i], '.4f', 9)}"
+                )
         return "\n".join(lines)
 
     def __repr__(self):
