@@ -60,6 +60,7 @@ from scipy.linalg.blas import daxpy
 __all__ = [
     "CoordinateDescentResult",
     "kkt_violation",
+    "kkt_violations",
     "quadratic_model_gradient",
     "soft_threshold",
     "solve_penalized_quadratic",
@@ -106,8 +107,8 @@ def quadratic_model_gradient(H, g, b0, coef, l2):
     return np.asarray(H) @ (coef - b0) - g + l2 * coef
 
 
-def kkt_violation(coef, gradient, l1):
-    """Largest violation of the optimality (KKT) conditions of an L1-penalised problem.
+def kkt_violations(coef, gradient, l1):
+    """Per-coordinate violations of the optimality (KKT) conditions of an L1-penalised problem.
 
     For ``min f(b) + Σ_j l1_j |b_j|`` with ``f`` smooth and ``gradient = ∇f(coef)`` (the ridge
     term, if any, included), ``coef`` is optimal when every zero coefficient has
@@ -122,9 +123,32 @@ def kkt_violation(coef, gradient, l1):
 
     Returns
     -------
+    ndarray of shape (p,)
+        ``max(|gradient_j| - l1_j, 0)`` for zero coefficients,
+        ``|gradient_j + l1_j·sign(coef_j)|`` for non-zero ones.
+
+    Examples
+    --------
+    >>> kkt_violations(np.array([0.0, 0.0, 2.0]), np.array([0.5, -1.5, -0.75]), 1.0)
+    array([0.  , 0.5 , 0.25])
+    """
+    coef = np.asarray(coef, dtype=np.float64)
+    gradient = np.asarray(gradient, dtype=np.float64)
+    l1 = np.broadcast_to(np.asarray(l1, dtype=np.float64), coef.shape)
+    return np.where(
+        coef == 0.0,
+        np.maximum(np.abs(gradient) - l1, 0.0),
+        np.abs(gradient + l1 * np.sign(coef)),
+    )
+
+
+def kkt_violation(coef, gradient, l1):
+    """Largest violation of the optimality (KKT) conditions (see :func:`kkt_violations`).
+
+    Returns
+    -------
     float
-        ``max_j`` of ``max(|gradient_j| - l1_j, 0)`` (zero coefficients) or
-        ``|gradient_j + l1_j·sign(coef_j)|`` (non-zero ones); 0.0 when ``p = 0``.
+        The largest of :func:`kkt_violations`; 0.0 when ``p = 0``.
 
     Examples
     --------
@@ -133,15 +157,7 @@ def kkt_violation(coef, gradient, l1):
     >>> kkt_violation(np.array([0.0, 2.0]), np.array([1.5, -0.75]), 1.0)
     0.5
     """
-    coef = np.asarray(coef, dtype=np.float64)
-    gradient = np.asarray(gradient, dtype=np.float64)
-    l1 = np.broadcast_to(np.asarray(l1, dtype=np.float64), coef.shape)
-    violation = np.where(
-        coef == 0.0,
-        np.maximum(np.abs(gradient) - l1, 0.0),
-        np.abs(gradient + l1 * np.sign(coef)),
-    )
-    return float(violation.max(initial=0.0))
+    return float(kkt_violations(coef, gradient, l1).max(initial=0.0))
 
 
 def _penalty_vector(value, name, p):
