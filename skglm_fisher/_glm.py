@@ -7,6 +7,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from skglm_fisher._atomic import unchanged_on_error
@@ -44,6 +45,21 @@ from skglm_fisher.glm._solver import IRLSProblem, IRLSSolver, L1Penalty
 from skglm_fisher.glm._start import null_model_deviance
 
 __all__ = ["FisherScoringGLM"]
+
+
+def _without_l1(estimator) -> bool:
+    """Whether ``partial_fit`` is available: not with an L1 penalty (``l1_ratio > 0``)."""
+    try:
+        selects = estimator._selects()
+    except TypeError:  # invalid parameters: partial_fit's validation reports them
+        return True
+    if selects:
+        raise AttributeError(
+            "partial_fit supports the ridge penalty only (l1_ratio=0 or alpha=0): the recursion "
+            "carries earlier batches by their quadratic model, which the selection of an L1 "
+            "penalty does not follow. Fit all rows with fit."
+        )
+    return True
 
 
 class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseEstimator):
@@ -315,6 +331,7 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
             self._stream_key_ = repr(family) + f"/{self.fit_intercept}"
         return self
 
+    @available_if(_without_l1)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, offset=None):
         """Update the fit with one batch by recursive Fisher scoring.
@@ -344,6 +361,10 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
         or a fixed ``dispersion``) and NaN otherwise, since an estimated dispersion would need
         every row again.
 
+        It is available for the ridge penalty only (``l1_ratio=0`` or ``alpha=0``): the
+        recursion carries the earlier batches by their quadratic model, which the selection an
+        L1 penalty makes does not follow.
+
         Parameters
         ----------
         X, y, sample_weight, offset
@@ -362,12 +383,6 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
             )
         # scikit-learn skips the parameter checks of partial_fit once fitted: run them anyway.
         self._validate_params()
-        if self._selects():
-            raise ValueError(
-                "partial_fit supports the ridge penalty only (l1_ratio=0 or alpha=0): the "
-                "recursion carries earlier batches by their quadratic model, which an L1 "
-                "penalty's selection does not follow. Fit all rows with fit."
-            )
         if getattr(self, "information_", None) is None:
             return self.fit(X, y, sample_weight, offset)
         with unchanged_on_error(self):

@@ -7,7 +7,7 @@ pass is listed by ``_expected_failed_checks`` with a sentence saying why.
 import pytest
 from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
 
-from skglm_fisher import FisherScoringGLM, FTRLLogisticRegression, glm
+from skglm_fisher import FisherScoringGLM, FisherScoringGLMCV, FTRLLogisticRegression, glm
 
 ESTIMATORS = [
     # FTRLLogisticRegression: the default, exact per-row FTRL with L1 (sparse weights), the
@@ -32,6 +32,17 @@ ESTIMATORS = [
     FisherScoringGLM(family="inverse_gaussian", alpha=0.5, dispersion="deviance"),
     FisherScoringGLM(family=glm.NegativeBinomial(2.0), link="sqrt", alpha=0.1),
     FisherScoringGLM(family="normal", link="log", alpha=0.01, fit_intercept=False),
+    # L1 and elastic-net penalties: the lasso (normal), an elastic-net Poisson model, and the
+    # observed-information solver with a penalty factor that leaves one feature free.
+    FisherScoringGLM(alpha=0.05, l1_ratio=1.0),
+    FisherScoringGLM(family="poisson", alpha=0.05, l1_ratio=0.5),
+    FisherScoringGLM(family="gamma", alpha=0.02, l1_ratio=0.8, solver="observed"),
+    # FisherScoringGLMCV: short grids and few folds keep the checks quick; a list of l1_ratios,
+    # a given grid, and a scorer.
+    FisherScoringGLMCV(n_alphas=8, cv=3),
+    FisherScoringGLMCV(family="poisson", l1_ratio=[0.5, 1.0], n_alphas=5, cv=3),
+    FisherScoringGLMCV(family="gamma", alphas=[0.1, 0.01], l1_ratio=[0.0, 0.7], cv=2,
+                       scoring="neg_mean_gamma_deviance"),
 ]
 
 
