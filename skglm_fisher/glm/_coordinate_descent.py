@@ -287,7 +287,7 @@ def _sweep_active(H_active, coef, gradient, l1, curvature, tol, max_sweeps):
 
 
 def solve_penalized_quadratic(
-    H, g, l1, l2=0.0, b0=None, *, coef_start=None, tol=1e-12, max_sweeps=1000
+    H, g, l1, l2=0.0, b0=None, *, coef_start=None, tol=1e-12, max_sweeps=1000, polish=False
 ):
     """Minimise the penalised quadratic model ``Q`` of the module docstring by coordinate descent.
 
@@ -311,6 +311,10 @@ def solve_penalized_quadratic(
         of ``Q`` (see the module docstring).
     max_sweeps : int, default=1000
         Bound on the number of sweeps over the active set, counted over all rounds.
+    polish : bool, default=False
+        Once converged, replace the solution by the exact minimiser on its support and signs
+        when that keeps them (one Cholesky factorisation of the support's block): the
+        coordinates are then accurate to rounding rather than to ``tol``.
 
     Returns
     -------
@@ -342,6 +346,9 @@ def solve_penalized_quadratic(
         outside = ~active & (np.abs(gradient + l2 * coef) > l1)
         if sweeps_converged and not outside.any():
             converged = True
+            if polish:
+                exact = _newton_on_support(H, g, b0, coef, l1, l2, curvature, tol)
+                coef = coef if exact is None else exact
             break
         active |= outside
         if not active.any():

@@ -47,9 +47,11 @@ With ``threshold = tol·(2F + 0.1)``, the iterate ``b`` is returned as converged
 
 The gradient ``G`` is the exact one at the returned coefficients (from their own pass), so the
 test is a KKT check of the answer itself; a fit that stops short of it (``max_iter``, a line
-search that cannot decrease ``F``) warns with a ``ConvergenceWarning``. The returned iterate
-is not moved by the last step (which would need one more pass to check): coefficients that the
-penalty puts at zero are exactly zero.
+search that cannot decrease ``F``) warns with a ``ConvergenceWarning``. As the ridge solver,
+:meth:`L1IRLSSolver.finalize` then takes the last, small step (whose end meets the conditions
+to second order), in the pass that computes the statistics, which also computes the score to
+check the conditions there; a regularisation path keeps the accepted iterate (each of its
+points costs no extra pass). Coefficients that the penalty puts at zero are exactly zero.
 
 Statistics
 ----------
@@ -69,7 +71,11 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from skglm_fisher.glm._coordinate_descent import kkt_violations, solve_penalized_quadratic
-from skglm_fisher.glm._l1_passes import WorkingSetSpec, working_set_pass
+from skglm_fisher.glm._l1_passes import (
+    WorkingSetSpec,
+    statistics_and_score_pass,
+    working_set_pass,
+)
 from skglm_fisher.glm._linalg import InformationFactor
 from skglm_fisher.glm._passes import IterationSpec, StatisticsSpec, iteration_pass, statistics_pass
 from skglm_fisher.glm._solver import IRLSResult, IRLSSolver, IRLSState
@@ -126,6 +132,12 @@ class L1IRLSSolver(IRLSSolver):
         self._pass_columns = None
 
     # -- named steps ----------------------------------------------------------------------
+    def setup(self, coef0=None, exclusive=False):
+        """As :meth:`IRLSSolver.setup`; a start's non-zero coefficients (R's start has no zero)
+        do not stay in the working set once a step has set them to zero."""
+        super().setup(coef0, exclusive)
+        self._selected[:] = False
+
     def update_information(self, sums):
         """Store the pass's sums in ``state``: the information of the working set, the score,
         gradient and objective, and the violators that join the working set next."""
@@ -155,17 +167,12 @@ class L1IRLSSolver(IRLSSolver):
         scale = abs(2.0 * st.objective) + 0.1
         coef = solve_penalized_quadratic(h, g, l1, 0.0, b0, coef_start=b0,
                                          tol=INNER_TOL * pb.tol * scale,
-                                         max_sweeps=MAX_SWEEPS).coef  # fmt: skip
+                                         max_sweeps=MAX_SWEEPS, polish=True).coef  # fmt: skip
         d = coef - b0
         decrease = g @ d - 0.5 * d @ h @ d - (l1 @ np.abs(coef) - l1 @ np.abs(b0))
         st.step[columns] = d
         st.decrement = max(2.0 * float(decrease), 0.0)
-        violation = kkt_violations(b0, -g, l1)
-        curvature = np.diag(h)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scaled = np.where(curvature > 0, violation**2 / curvature,
-                              np.where(violation > 0, np.inf, 0.0))  # fmt: skip
-        st.kkt = float(scaled.max(initial=0.0))
+        st.kkt = self._scaled_kkt(st.coef, st.gradient)
 
     def check_convergence(self) -> bool:
         """Converged when the predicted decrease and every scaled KKT violation are below
@@ -191,12 +198,33 @@ class L1IRLSSolver(IRLSSolver):
         return super().line_search()
 
     def finalize(self) -> IRLSResult:
-        """Compute the statistics at the returned coefficients (no covariance, see the module
-        docstring), warn, return the result."""
+        """Take the last (converged) step if the coefficients it reaches still meet the KKT
+        conditions, compute the statistics there (no covariance, see the module docstring),
+        warn, return the result.
+
+        The step is checked with the score computed in the statistics pass: it lowers the
+        objective, and the scaled KKT violations at its end are below the threshold (with the
+        curvature of the last iteration). Otherwise the iterate the convergence test accepted
+        is returned, and the statistics take one more pass.
+        """
         pb, st = self.problem, self.state
         spec = StatisticsSpec(pb.family, pb.fit_intercept, pb.log_likelihood_dispersion,
                               boundary=True)  # fmt: skip
-        sums = pb.design.map_reduce(statistics_pass, st.coef, spec)
+        sums = None
+        if st.converged and np.any(st.step):
+            coef = st.coef + pb.learning_rate * st.step
+            trial = pb.design.map_reduce(statistics_and_score_pass, coef, spec)
+            if trial.valid and self._objective(coef, trial.deviance) <= self._allowed(
+                st.objective
+            ):
+                gradient = trial.gradient - pb.penalty.gradient(coef)
+                threshold = pb.tol * (abs(2.0 * st.objective) + 0.1)
+                outside = self._outside(st.gram_columns) & (np.abs(gradient) > self.l1)
+                if self._scaled_kkt(coef, gradient) <= threshold and not outside.any():
+                    st.coef, st.score, st.gradient, sums = coef, trial.gradient, gradient, trial
+                    st.n_iter += 1
+        if sums is None:
+            sums = pb.design.map_reduce(statistics_pass, st.coef, spec)
         st.deviance, st.pearson = sums.deviance, sums.pearson
         st.objective = self._objective(st.coef, sums.deviance)
         if sums.n_boundary and sums.n_boundary == sums.n_positive:
@@ -249,14 +277,28 @@ class L1IRLSSolver(IRLSSolver):
         pb = self.problem
         return 0.5 * deviance + pb.penalty.value(coef) + pb.l1.value(coef)
 
+    def _outside(self, columns) -> np.ndarray:
+        outside = np.ones(self.problem.n_coef, dtype=bool)
+        outside[columns] = False
+        return outside
+
+    def _scaled_kkt(self, coef, gradient) -> float:
+        """Largest ``violation_j² / (H_jj + P_j)`` over the columns of the information, with
+        ``gradient`` minus the gradient of the smooth part (see the module docstring)."""
+        st, columns = self.state, self.state.gram_columns
+        violation = kkt_violations(coef[columns], -gradient[columns], self.l1[columns])
+        curvature = np.diag(st.gram) + self.problem.penalty.precision[columns]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scaled = np.where(curvature > 0, violation**2 / curvature,
+                              np.where(violation > 0, np.inf, 0.0))  # fmt: skip
+        return float(scaled.max(initial=0.0))
+
     def _derive(self):
         """Gradient, objective and next working set from the score and deviance in ``state``."""
         pb, st = self.problem, self.state
         st.gradient = st.score - pb.penalty.gradient(st.coef)
         st.objective = self._objective(st.coef, st.deviance)
-        inside = np.zeros(pb.n_coef, dtype=bool)
-        inside[st.gram_columns] = True
-        outside = ~inside & (np.abs(st.gradient) > self.l1)
+        outside = self._outside(st.gram_columns) & (np.abs(st.gradient) > self.l1)
         st.violators = np.flatnonzero(outside)
         self._selected |= st.coef != 0
         self._requested = outside
