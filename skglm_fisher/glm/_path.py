@@ -133,7 +133,12 @@ def regularization_path(X, y, family, *, l1_ratio=1.0, n_alphas=100, min_alpha_r
     penalty_factor : array-like of shape (n_features,), optional
         Non-negative ``pf`` per feature (ones by default); 0 leaves a feature unpenalised.
     tol : float, default=1e-8
-        Convergence tolerance of each fit (relative to the objective, as the estimator's).
+        Convergence tolerance of each fit, as the estimator's: a point is returned when the
+        decrease a further step predicts and its scaled KKT violations are below
+        ``tol · (2F + 0.1)`` in the objective ``F`` times ``Σs``, so its objective is within
+        about ``tol`` (relative) of the optimum. Unlike the estimator, the path does not take
+        that last step (it would cost a pass per point): coefficients agree with
+        :class:`~skglm_fisher.FisherScoringGLM`'s to about ``sqrt(tol)`` (relative).
     max_iter : int, default=100
         Fisher scoring steps per alpha.
 
