@@ -33,6 +33,7 @@ from skglm_fisher._sklearn_compat import (
 from skglm_fisher.exceptions import MissingOffsetWarning
 from skglm_fisher.glm._design import is_dask_array, make_design
 from skglm_fisher.glm._families import ExponentialFamily
+from skglm_fisher.glm._l1_solver import L1IRLSSolver
 from skglm_fisher.glm._links import Link
 from skglm_fisher.glm._recursive import (
     NullModelStream,
@@ -40,7 +41,6 @@ from skglm_fisher.glm._recursive import (
     recursive_update,
     start_null_stream,
 )
-from skglm_fisher.glm._l1_solver import L1IRLSSolver
 from skglm_fisher.glm._solver import IRLSProblem, IRLSSolver, L1Penalty
 from skglm_fisher.glm._start import null_model_deviance
 

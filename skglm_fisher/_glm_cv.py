@@ -234,7 +234,10 @@ class FisherScoringGLMCV(VersionStampMixin, RegressorMixin, BaseEstimator):
                 fit_intercept=self.fit_intercept, tol=self.tol, max_iter=self.max_iter,
                 dispersion=self.dispersion, offset_column=self.offset_column,
                 verbose=self.verbose,
-            ).fit(X, y, sample_weight, None if self.offset_column is not None else offset)  # fmt: skip
+            )  # fmt: skip
+            # With offset_column the refit reads the offset from X, as prediction will.
+            column = self.offset_column is not None
+            self.estimator_.fit(X, y, sample_weight, None if column else offset)
             scalar = np.ndim(self.l1_ratio) == 0
             self.alphas_ = grids[0] if scalar else grids
             self.cv_scores_ = scores[0] if scalar else scores

@@ -3,8 +3,9 @@
 A TFP user can replace ``tfp.glm`` with ``skglm_fisher.glm``: the families have TFP's names and
 constructor arguments, and :func:`fit_one_step` and :func:`fit` take TFP's arguments and return its
 numbers, and :func:`fit_sparse` and :func:`fit_sparse_one_step` are ``tfp.glm``'s L1/L2-penalised
-fitters. :func:`regularization_path` fits elastic-net GLMs along a grid of penalty strengths. Beyond TFP, each distribution accepts the links R, statsmodels and scikit-learn users
-expect, and there are Gamma, InverseGaussian and Tweedie families.
+fitters. Beyond TFP, each distribution accepts the links R, statsmodels and scikit-learn users
+expect, there are Gamma, InverseGaussian and Tweedie families, and :func:`regularization_path`
+fits elastic-net GLMs along a grid of penalty strengths.
 """
 
 from skglm_fisher.glm._custom import CustomExponentialFamily

@@ -100,7 +100,7 @@ def alpha_grid(alpha_max, n_alphas=100, min_alpha_ratio=1e-3) -> np.ndarray:
 
 def regularization_path(X, y, family, *, l1_ratio=1.0, n_alphas=100, min_alpha_ratio=1e-3,
                         alphas=None, sample_weight=None, offset=None, fit_intercept=True,
-                        penalty_factor=None, tol=1e-8, max_iter=100) -> RegularizationPath:  # fmt: skip
+                        penalty_factor=None, tol=1e-8, max_iter=100):  # fmt: skip
     """Elastic-net GLM fits along a decreasing grid of penalty strengths.
 
     Minimises, for each ``alpha``, the estimators' objective (that of
@@ -215,7 +215,7 @@ def check_l1_ratio(l1_ratio, alphas) -> float:
 
 
 def path_on_design(design, family, *, l1_ratio, penalty_factor, alphas, n_alphas,
-                   min_alpha_ratio, fit_intercept, tol, max_iter) -> RegularizationPath:  # fmt: skip
+                   min_alpha_ratio, fit_intercept, tol, max_iter):  # fmt: skip
     """:func:`regularization_path` on a design already built from validated rows (the
     cross-validation estimator's folds); ``penalty_factor`` is a validated vector."""
     l1_ratio = check_l1_ratio(l1_ratio, alphas)
