@@ -35,6 +35,7 @@ from skglm_fisher.glm._design import is_dask_array, make_design
 from skglm_fisher.glm._families import ExponentialFamily
 from skglm_fisher.glm._l1_solver import L1IRLSSolver
 from skglm_fisher.glm._links import Link
+from skglm_fisher.glm._path import check_penalty_factor
 from skglm_fisher.glm._recursive import (
     NullModelStream,
     StreamTotals,
@@ -441,29 +442,21 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
 
     def _penalty_factor(self) -> np.ndarray:
         """``pf`` validated against ``n_features_in_`` (ones by default)."""
-        n_features = self.n_features_in_
-        name, pf = "penalty_factor", self.penalty_factor
-        if self.l2_penalty_factor is not None:
-            if pf is not None:
-                raise ValueError(
-                    "penalty_factor and its deprecated alias l2_penalty_factor are both set; "
-                    "pass penalty_factor only."
-                )
-            warnings.warn(
-                "l2_penalty_factor is deprecated: use penalty_factor (it multiplies the L1 "
-                "term of the penalty as well).",
-                FutureWarning,
-                stacklevel=3,
+        if self.l2_penalty_factor is None:
+            return check_penalty_factor(self.penalty_factor, self.n_features_in_)
+        if self.penalty_factor is not None:
+            raise ValueError(
+                "penalty_factor and its deprecated alias l2_penalty_factor are both set; pass "
+                "penalty_factor only."
             )
-            name, pf = "l2_penalty_factor", self.l2_penalty_factor
-        if pf is None:
-            return np.ones(n_features)
-        pf = np.asarray(pf, dtype=np.float64).ravel()
-        if pf.shape != (n_features,):
-            raise ValueError(f"{name} has {pf.size} entries; expected n_features={n_features}.")
-        if not np.all(np.isfinite(pf)) or np.any(pf < 0):
-            raise ValueError(f"{name} must be finite and non-negative.")
-        return pf
+        warnings.warn(
+            "l2_penalty_factor is deprecated: use penalty_factor (it multiplies the L1 term of "
+            "the penalty as well).",
+            FutureWarning,
+            stacklevel=3,
+        )
+        return check_penalty_factor(self.l2_penalty_factor, self.n_features_in_,
+                                    name="l2_penalty_factor")  # fmt: skip
 
     def _known_dispersion(self, family):
         """The dispersion when it does not depend on the fit (else None)."""

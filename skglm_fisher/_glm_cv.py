@@ -13,18 +13,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from skglm_fisher._atomic import unchanged_on_error
 from skglm_fisher._glm import FisherScoringGLM
-from skglm_fisher._glm_inputs import (
-    FAMILIES,
-    LINK_NAMES,
-    family_from_params,
-    split_offset_column,
-    validate_fit_data,
-)
+from skglm_fisher._glm_inputs import family_from_params, split_offset_column, validate_fit_data
 from skglm_fisher._persistence import VersionStampMixin
 from skglm_fisher._sklearn_compat import Interval, StrOptions, _fit_context
 from skglm_fisher.glm._design import is_dask_array, make_design
-from skglm_fisher.glm._families import ExponentialFamily
-from skglm_fisher.glm._links import Link
 from skglm_fisher.glm._path import (
     alpha_grid,
     check_alphas,
@@ -121,27 +113,18 @@ class FisherScoringGLMCV(VersionStampMixin, RegressorMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "family": [StrOptions(set(FAMILIES)), ExponentialFamily],
-        "link": [StrOptions(LINK_NAMES), Link],
-        "power": [Interval(Real, None, None, closed="neither")],
+        **{
+            name: FisherScoringGLM._parameter_constraints[name]
+            for name in ("family", "link", "power", "penalty_factor", "fit_intercept", "tol",
+                         "max_iter", "dispersion", "offset_column", "verbose")
+        },  # fmt: skip
         "l1_ratio": [Interval(Real, 0.0, 1.0, closed="both"), "array-like"],
         "n_alphas": [Interval(Integral, 1, None, closed="left")],
         "min_alpha_ratio": [Interval(Real, 0.0, 1.0, closed="neither")],
         "alphas": ["array-like", None],
-        "penalty_factor": ["array-like", None],
-        "fit_intercept": ["boolean"],
         "cv": ["cv_object"],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
         "n_jobs": [Integral, None],
-        "tol": [Interval(Real, 0.0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "dispersion": [
-            None,
-            StrOptions({"pearson", "deviance"}),
-            Interval(Real, 0.0, None, closed="neither"),
-        ],  # fmt: skip
-        "offset_column": [str, Interval(Integral, None, None, closed="neither"), None],
-        "verbose": ["verbose"],
     }
 
     def __init__(
