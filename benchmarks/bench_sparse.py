@@ -10,7 +10,9 @@ at their default tolerances, in this process, on the same arrays. Cases:
 - ``single``: one fit at ``alpha=0.01``, Poisson and logistic, ``l1_ratio`` 0.5 and 1.0
   (glum's ``GeneralizedLinearRegressor``; ours ``FisherScoringGLM(l1_ratio=...)``);
 - ``path``: the Poisson lasso path of 50 alphas from ``alpha_max`` down to
-  ``1e-3 · alpha_max`` (glum's ``alpha_search=True``; ours ``glm.regularization_path``).
+  ``1e-3 · alpha_max`` (glum's ``alpha_search=True``; ours ``glm.regularization_path``);
+- ``onehot``: single Poisson fits at ``alpha=1e-4`` on ``bench_glm.py``'s insurance-like CSR
+  design (six one-hot categoricals, four numeric columns, a log-exposure offset).
 
 Fits of the two libraries alternate, ``--repeat`` times; the table shows each one's best time
 and the spread (slowest over fastest: the machine may be shared), our best over glum's, and
@@ -49,9 +51,10 @@ def make_data(family, n, seed=0):
     return X, (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
 
 
-def objective(family, X, y, coef, intercept, alpha, l1_ratio):
+def objective(family, X, y, coef, intercept, alpha, l1_ratio, offset=None):
     model = glm.Poisson() if family == "poisson" else glm.Bernoulli()
-    deviance = model.deviance(y, model.mean(X @ coef + intercept))
+    eta = X @ coef + intercept + (0.0 if offset is None else offset)
+    deviance = model.deviance(y, model.mean(eta))
     penalty = l1_ratio * np.abs(coef).sum() + (1 - l1_ratio) / 2 * coef @ coef
     return deviance / (2 * len(y)) + alpha * penalty
 
@@ -74,22 +77,22 @@ def alternate(fits, repeat):
     return {name: (min(t), max(t) / min(t), results[name]) for name, t in times.items()}
 
 
-def single_case(family, l1_ratio, X, y, repeat):
+def single_case(family, l1_ratio, X, y, repeat, offset=None, alpha=ALPHA):
     import glum
 
     glum_family = "poisson" if family == "poisson" else "binomial"
     ours_family = "poisson" if family == "poisson" else "bernoulli"
     fits = {
-        "ours": lambda: FisherScoringGLM(family=ours_family, alpha=ALPHA, l1_ratio=l1_ratio).fit(
-            X, y
+        "ours": lambda: FisherScoringGLM(family=ours_family, alpha=alpha, l1_ratio=l1_ratio).fit(
+            X, y, offset=offset
         ),
         "glum": lambda: glum.GeneralizedLinearRegressor(
-            family=glum_family, alpha=ALPHA, l1_ratio=l1_ratio
-        ).fit(X, y),
+            family=glum_family, alpha=alpha, l1_ratio=l1_ratio
+        ).fit(X, y, offset=offset),
     }
     runs = alternate(fits, repeat)
     values = {
-        name: objective(family, X, y, model.coef_, model.intercept_, ALPHA, l1_ratio)
+        name: objective(family, X, y, model.coef_, model.intercept_, alpha, l1_ratio, offset)
         for name, (_, _, model) in runs.items()
     }
     support = {name: int(np.count_nonzero(model.coef_)) for name, (_, _, model) in runs.items()}
@@ -124,8 +127,8 @@ def path_case(X, y, repeat, n_alphas=50, min_alpha_ratio=1e-3):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-samples", type=int, default=500_000)
-    parser.add_argument("--cases", nargs="+", default=["single", "path"],
-                        choices=["single", "path"])  # fmt: skip
+    parser.add_argument("--cases", nargs="+", default=["single", "path", "onehot"],
+                        choices=["single", "path", "onehot"])  # fmt: skip
     parser.add_argument("--repeat", type=int, default=3, help="fits per library (best is shown)")
     args = parser.parse_args(argv)
     print(f"n_samples={args.n_samples}, n_features={N_FEATURES} ({N_INFORMATIVE} informative)")
@@ -151,6 +154,19 @@ def main(argv=None):
                           f"{t_ours / t_glum:9.2f} {rel:+27.1e}   non-zero {support['ours']}/"
                           f"{support['glum']}{'' if same else ' (supports differ)'}")  # fmt: skip
                     summary.append((name, t_ours / t_glum, 0.7, rel >= -1e-12))
+        if "onehot" in args.cases:
+            from bench_glm import insurance_case  # the script next to this one
+
+            X, y, offset = insurance_case(args.n_samples)
+            for l1_ratio in (0.5, 1.0):
+                runs, rel, support, same = single_case("poisson", l1_ratio, X, y, args.repeat,
+                                                       offset=offset, alpha=1e-4)  # fmt: skip
+                (t_ours, s_ours, _), (t_glum, s_glum, _) = runs["ours"], runs["glum"]
+                name = f"one-hot l1_ratio={l1_ratio}"
+                print(f"{name:<26} {t_ours:7.2f} {s_ours:6.2f} {t_glum:7.2f} {s_glum:6.2f} "
+                      f"{t_ours / t_glum:9.2f} {rel:+27.1e}   non-zero {support['ours']}/"
+                      f"{support['glum']}{'' if same else ' (supports differ)'}")  # fmt: skip
+                summary.append((name, t_ours / t_glum, 0.7, rel >= -1e-12))
         if "path" in args.cases:
             data["poisson"] = data.get("poisson") or make_data("poisson", args.n_samples)
             runs, differences, passes, same_grid = path_case(*data["poisson"], args.repeat)
