@@ -175,9 +175,9 @@ class L1IRLSSolver(IRLSSolver):
         if not np.all(np.isfinite(h)):
             st.decrement, st.kkt, st.line_search_failed = np.inf, np.inf, True
             return
-        scale = abs(2.0 * st.objective) + 0.1
-        coef = solve_penalized_quadratic(h, g, l1, 0.0, b0, coef_start=b0,
-                                         tol=INNER_TOL * pb.tol * scale,
+        # tol=0 (iterate to max_iter) still needs a positive inner tolerance: rounding level.
+        inner_tol = max(INNER_TOL * pb.tol, 1e-20) * (abs(2.0 * st.objective) + 0.1)
+        coef = solve_penalized_quadratic(h, g, l1, 0.0, b0, coef_start=b0, tol=inner_tol,
                                          max_sweeps=MAX_SWEEPS, polish=True).coef  # fmt: skip
         d = coef - b0
         decrease = g @ d - 0.5 * d @ h @ d - (l1 @ np.abs(coef) - l1 @ np.abs(b0))
