@@ -185,9 +185,8 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
     llf_ : float
         Log-likelihood as statsmodels defines it (see :meth:`llf`).
     information_ : ndarray of shape (n_params, n_params)
-        Penalised Fisher information at unit dispersion; ``partial_fit`` accumulates it. With
-        ``l1_ratio > 0``, that of the last iteration over the solver's working set of columns,
-        NaN elsewhere.
+        Penalised Fisher information at unit dispersion (at the returned coefficients);
+        ``partial_fit`` accumulates it.
     rank_ : int
         Rank of the unpenalised Fisher information (the number of identified coefficients);
         with ``l1_ratio > 0``, the number of non-zero or unpenalised coefficients.

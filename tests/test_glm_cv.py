@@ -1,5 +1,7 @@
 """FisherScoringGLMCV against scikit-learn's ElasticNetCV (normal family) and its own parts."""
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -124,6 +126,14 @@ def test_given_grid_with_a_ridge_ratio():
     np.testing.assert_array_equal(model.alphas_, [[0.1, 0.01, 0.001]] * 2)
     with pytest.raises(ValueError, match="no alpha_max"):
         FisherScoringGLMCV(family="poisson", l1_ratio=[0.0, 1.0], cv=3).fit(X, y)
+
+
+def test_pickled_model_predicts_the_same():
+    X, y, _ = _data("poisson", 9)
+    model = FisherScoringGLMCV(family="poisson", n_alphas=6, cv=3).fit(X, y)
+    loaded = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(loaded.predict(X[:5]), model.predict(X[:5]))
+    assert loaded.alpha_ == model.alpha_
 
 
 def test_dask_input_is_refused():

@@ -7,6 +7,7 @@ written out here, and the ridge fit for ``l1_ratio=0``.
 """
 
 import json
+import pickle
 import warnings
 from pathlib import Path
 
@@ -312,6 +313,9 @@ def test_statistics_after_selection():
     expected_llf = glm.Poisson().log_prob(y, X @ model.coef_ + model.intercept_).sum()
     np.testing.assert_allclose(model.llf_, expected_llf, rtol=1e-10)
     assert model.aic == pytest.approx(-2 * model.llf_ + 2 * (nonzero + 1))
+    # The Fisher information of every column at the returned coefficients (ridge part: none).
+    design = np.column_stack([np.ones(len(y)), X])
+    np.testing.assert_allclose(model.information_, design.T @ (mu[:, None] * design), rtol=1e-10)
     text = str(model.summary())
     assert "Standard errors: not computed" in text and "not valid" in text
     with pytest.warns(UserWarning, match="no covariance"):
@@ -326,6 +330,15 @@ def test_partial_fit_is_not_available_with_an_l1_penalty():
         model.partial_fit(np.ones((3, 1)), np.ones(3))
     assert "ridge penalty only" in str(info.value.__cause__)
     assert hasattr(clone(model).set_params(l1_ratio=0.0), "partial_fit")
+
+
+def test_pickled_models_load_with_their_selection():
+    X, y, _ = _problem("poisson", 20)
+    model = FisherScoringGLM(family="poisson", alpha=0.05, l1_ratio=1.0).fit(X, y)
+    loaded = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(loaded.coef_, model.coef_)
+    assert np.all(np.isnan(loaded.std_errors_)) and "not computed" in str(loaded.summary())
+    assert np.all(np.isfinite(loaded.information_))
 
 
 def test_robust_covariance_is_nan_too():

@@ -63,9 +63,9 @@ def working_set_pass(block, y, offset, sample_weight, coef, spec: WorkingSetSpec
 
 def statistics_and_score_pass(block, y, offset, sample_weight, coef,
                               spec: StatisticsSpec) -> PassSums:  # fmt: skip
-    """:func:`~skglm_fisher.glm._passes.statistics_pass` (without meat or information) plus the
-    score of every coefficient: what the returned coefficients of an L1 fit report, and what
-    checks their KKT conditions, in one pass."""
+    """:func:`~skglm_fisher.glm._passes.statistics_pass` (without the meat or the ``R`` factor)
+    plus the score of every coefficient: what the returned coefficients of an L1 fit report,
+    and what checks their KKT conditions, in one pass."""
     intercept = spec.fit_intercept
     terms = RowTerms(spec.family, y, linear_predictor(block, offset, coef, intercept),
                      sample_weight)  # fmt: skip
@@ -79,6 +79,8 @@ def statistics_and_score_pass(block, y, offset, sample_weight, coef,
     score = terms.score
     gradient = block.rmatvec(score)
     out.gradient = np.concatenate([[score.sum()], gradient]) if intercept else gradient
+    if spec.information == "fisher":
+        out.gram = block.gram(terms.fisher, intercept)
     return out
 
 

@@ -55,8 +55,9 @@ points costs no extra pass). Coefficients that the penalty puts at zero are exac
 
 Statistics
 ----------
-:meth:`L1IRLSSolver.finalize` computes the deviance, Pearson's χ², log-likelihood and boundary
-counts at the returned coefficients, but no covariance: Wald standard errors that ignore the
+:meth:`L1IRLSSolver.finalize` computes the deviance, Pearson's χ², log-likelihood, boundary
+counts and the Fisher information of every column at the returned coefficients, but no
+covariance: Wald standard errors that ignore the
 selection done by the L1 penalty are not valid (the result's factor identifies no
 coefficient, so every standard error is NaN). ``rank`` is the number of coefficients the
 penalty leaves free: the non-zero ones and the unpenalised ones (glmnet's degrees of freedom,
@@ -216,11 +217,15 @@ class L1IRLSSolver(IRLSSolver):
         The step is checked with the score computed in the statistics pass: it lowers the
         objective, and the scaled KKT violations at its end are below the threshold (with the
         curvature of the last iteration). Otherwise the iterate the convergence test accepted
-        is returned, and the statistics take one more pass.
+        is returned, and the statistics take one more pass. The same pass computes the Fisher
+        information of every column at the returned coefficients (the result's ``gram``;
+        unless the weights are constant and it is known): measured on 500,000 × 50 dense
+        rows, 0.14 s for the pass against 0.06 s without it.
         """
         pb, st = self.problem, self.state
+        known = self._constant_gram is not None
         spec = StatisticsSpec(pb.family, pb.fit_intercept, pb.log_likelihood_dispersion,
-                              boundary=True)  # fmt: skip
+                              boundary=True, information=None if known else "fisher")  # fmt: skip
         sums = None
         if st.converged and np.any(st.step):
             coef = st.coef + pb.learning_rate * st.step
@@ -241,8 +246,8 @@ class L1IRLSSolver(IRLSSolver):
         if sums.n_boundary and sums.n_boundary == sums.n_positive:
             st.converged, st.boundary_stop = False, True
         q = pb.n_coef
-        gram = np.full((q, q), np.nan)
-        gram[np.ix_(st.gram_columns, st.gram_columns)] = st.gram
+        gram = pb.design.finish_gram(self._constant_gram if known else sums.gram,
+                                     pb.fit_intercept)  # fmt: skip
         no_covariance = InformationFactor(np.zeros((0, 0)), np.ones(q), np.zeros(q, dtype=bool),
                                           1.0, "none")  # fmt: skip
         self._warn_convergence()
