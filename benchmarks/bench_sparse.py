@@ -124,6 +124,15 @@ def path_case(X, y, repeat, n_alphas=50, min_alpha_ratio=1e-3):
     return runs, np.array(differences), int(path.n_iter.sum()), same_grid
 
 
+def report_single(name, runs, rel, support, same):
+    """Print one single-fit row; return its summary entry (name, ratio, target, objective ok)."""
+    (t_ours, s_ours, _), (t_glum, s_glum, _) = runs["ours"], runs["glum"]
+    print(f"{name:<26} {t_ours:7.2f} {s_ours:6.2f} {t_glum:7.2f} {s_glum:6.2f} "
+          f"{t_ours / t_glum:9.2f} {rel:+27.1e}   non-zero {support['ours']}/"
+          f"{support['glum']}{'' if same else ' (supports differ)'}")  # fmt: skip
+    return name, t_ours / t_glum, 0.7, rel >= -1e-12
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-samples", type=int, default=500_000)
@@ -146,27 +155,16 @@ def main(argv=None):
             for family in ("poisson", "logistic"):
                 data[family] = data.get(family) or make_data(family, args.n_samples)
                 for l1_ratio in (0.5, 1.0):
-                    runs, rel, support, same = single_case(family, l1_ratio, *data[family],
-                                                           args.repeat)  # fmt: skip
-                    (t_ours, s_ours, _), (t_glum, s_glum, _) = runs["ours"], runs["glum"]
-                    name = f"{family} l1_ratio={l1_ratio}"
-                    print(f"{name:<26} {t_ours:7.2f} {s_ours:6.2f} {t_glum:7.2f} {s_glum:6.2f} "
-                          f"{t_ours / t_glum:9.2f} {rel:+27.1e}   non-zero {support['ours']}/"
-                          f"{support['glum']}{'' if same else ' (supports differ)'}")  # fmt: skip
-                    summary.append((name, t_ours / t_glum, 0.7, rel >= -1e-12))
+                    result = single_case(family, l1_ratio, *data[family], args.repeat)
+                    summary.append(report_single(f"{family} l1_ratio={l1_ratio}", *result))
         if "onehot" in args.cases:
             from bench_glm import insurance_case  # the script next to this one
 
             X, y, offset = insurance_case(args.n_samples)
             for l1_ratio in (0.5, 1.0):
-                runs, rel, support, same = single_case("poisson", l1_ratio, X, y, args.repeat,
-                                                       offset=offset, alpha=1e-4)  # fmt: skip
-                (t_ours, s_ours, _), (t_glum, s_glum, _) = runs["ours"], runs["glum"]
-                name = f"one-hot l1_ratio={l1_ratio}"
-                print(f"{name:<26} {t_ours:7.2f} {s_ours:6.2f} {t_glum:7.2f} {s_glum:6.2f} "
-                      f"{t_ours / t_glum:9.2f} {rel:+27.1e}   non-zero {support['ours']}/"
-                      f"{support['glum']}{'' if same else ' (supports differ)'}")  # fmt: skip
-                summary.append((name, t_ours / t_glum, 0.7, rel >= -1e-12))
+                result = single_case("poisson", l1_ratio, X, y, args.repeat, offset=offset,
+                                     alpha=1e-4)  # fmt: skip
+                summary.append(report_single(f"one-hot l1_ratio={l1_ratio}", *result))
         if "path" in args.cases:
             data["poisson"] = data.get("poisson") or make_data("poisson", args.n_samples)
             runs, differences, passes, same_grid = path_case(*data["poisson"], args.repeat)
