@@ -3,9 +3,12 @@
 Estimators
 ----------
 FisherScoringGLM
-    GLM regressor fitted by Fisher scoring (IRLS) with R-style statistics.
+    GLM regressor fitted by Fisher scoring (IRLS) with R-style statistics; ridge, lasso and
+    elastic-net penalties.
 FisherScoringClassifier
     Logistic, probit and multinomial regression by Fisher scoring, with standard errors.
+FisherScoringGLMCV
+    Elastic-net GLM whose penalty cross-validation chooses along regularisation paths.
 FTRLLogisticRegression
     Online logistic regression with TensorFlow's FTRL-Proximal optimizer.
 
@@ -21,5 +24,12 @@ __version__ = "0.1.0"
 from skglm_fisher._classifier import FisherScoringClassifier  # noqa: E402
 from skglm_fisher._ftrl_logistic import FTRLLogisticRegression  # noqa: E402
 from skglm_fisher._glm import FisherScoringGLM  # noqa: E402
+from skglm_fisher._glm_cv import FisherScoringGLMCV  # noqa: E402
 
-__all__ = ["FTRLLogisticRegression", "FisherScoringClassifier", "FisherScoringGLM", "__version__"]
+__all__ = [
+    "FTRLLogisticRegression",
+    "FisherScoringClassifier",
+    "FisherScoringGLM",
+    "FisherScoringGLMCV",
+    "__version__",
+]

@@ -12,12 +12,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from skglm_fisher._atomic import unchanged_on_error
 from skglm_fisher._binary_links import BINARY_LINKS, binary_log_probabilities
-from skglm_fisher._classifier_inputs import (
-    batch_shares_message,
-    ridge_penalty,
-    validate_classifier_data,
-)
-from skglm_fisher._glm_inputs import validate_predict_data
+from skglm_fisher._classifier_inputs import batch_shares_message, validate_classifier_data
+from skglm_fisher._glm_inputs import ridge_penalty, validate_predict_data
 from skglm_fisher._glm_results import GLMResultsMixin
 from skglm_fisher._inference import coefficient_covariance, glm_statistics
 from skglm_fisher._persistence import VersionStampMixin
@@ -335,7 +331,7 @@ class FisherScoringClassifier(VersionStampMixin, GLMResultsMixin, ClassifierMixi
     def _penalty(self, n_classes, sum_weights):
         """The ridge penalty over the free coefficients, one block per non-reference class."""
         block = ridge_penalty(self.alpha, self.l2_penalty_factor, self.n_features_in_,
-                              sum_weights, self.fit_intercept)  # fmt: skip
+                              sum_weights, self.fit_intercept, name="l2_penalty_factor")
         return np.tile(block, max(n_classes - 1, 1))
 
     def _binary_problem(self, data, penalty, null_model=True):

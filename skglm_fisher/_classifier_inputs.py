@@ -17,7 +17,7 @@ from skglm_fisher._glm_inputs import check_magnitudes
 from skglm_fisher._sklearn_compat import _check_sample_weight, validate_data
 from skglm_fisher.glm._design import make_design
 
-__all__ = ["ClassifierData", "batch_shares_message", "encode_labels", "ridge_penalty",
+__all__ = ["ClassifierData", "batch_shares_message", "encode_labels",
            "unique_labels", "validate_classifier_data"]  # fmt: skip
 
 #: A batch whose class shares differ from the stream's with a chi-square p-value below this is
@@ -132,21 +132,6 @@ def validate_classifier_data(estimator, X, y, sample_weight, *, reset, classes=N
     design = make_design(X, response, None, weights)
     n_obs = X.shape[0] if weights is None else int(np.count_nonzero(weights > 0))
     return ClassifierData(X, design, codes, classes, n_obs, float(totals.sum()), totals)
-
-
-def ridge_penalty(alpha, penalty_factor, n_features, sum_weights, fit_intercept) -> np.ndarray:
-    """``alpha · Σs · pf²`` per coefficient of one linear predictor (0 for the intercept)."""
-    pf = np.ones(n_features)
-    if penalty_factor is not None:
-        pf = np.asarray(penalty_factor, dtype=np.float64).ravel()
-        if pf.shape != (n_features,):
-            raise ValueError(
-                f"l2_penalty_factor has {pf.size} entries; expected n_features={n_features}."
-            )
-        if not np.all(np.isfinite(pf)) or np.any(pf < 0):
-            raise ValueError("l2_penalty_factor must be finite and non-negative.")
-    penalty = alpha * sum_weights * pf**2
-    return np.concatenate([[0.0], penalty]) if fit_intercept else penalty
 
 
 def batch_shares_message(stream_totals, batch_totals, classes) -> str | None:

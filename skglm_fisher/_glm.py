@@ -7,6 +7,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from skglm_fisher._atomic import unchanged_on_error
@@ -16,6 +17,7 @@ from skglm_fisher._glm_inputs import (
     FitData,
     check_offset,
     family_from_params,
+    ridge_penalty,
     split_offset_column,
     validate_fit_data,
     validate_predict_data,
@@ -38,14 +40,16 @@ from skglm_fisher._sklearn_compat import (
 from skglm_fisher.exceptions import MissingOffsetWarning
 from skglm_fisher.glm._design import is_dask_array, make_design
 from skglm_fisher.glm._families import ExponentialFamily
+from skglm_fisher.glm._l1_solver import L1IRLSSolver
 from skglm_fisher.glm._links import Link
+from skglm_fisher.glm._path import check_penalty_factor
 from skglm_fisher.glm._recursive import (
     NullModelStream,
     StreamTotals,
     recursive_update,
     start_null_stream,
 )
-from skglm_fisher.glm._solver import IRLSProblem, IRLSSolver
+from skglm_fisher.glm._solver import IRLSProblem, IRLSSolver, L1Penalty
 from skglm_fisher.glm._start import null_model_deviance
 
 __all__ = ["FisherScoringGLM"]
@@ -59,18 +63,36 @@ _FITTED_ATTRIBUTES = (
 )  # fmt: skip
 
 
+def _without_l1(estimator) -> bool:
+    """Whether ``partial_fit`` is available: not with an L1 penalty (``l1_ratio > 0``)."""
+    try:
+        selects = estimator._selects()
+    except TypeError:  # invalid parameters: partial_fit's validation reports them
+        return True
+    if selects:
+        raise AttributeError(
+            "partial_fit supports the ridge penalty only (l1_ratio=0 or alpha=0): the recursion "
+            "carries earlier batches by their quadratic model, which the selection of an L1 "
+            "penalty does not follow. Fit all rows with fit."
+        )
+    return True
+
+
 class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseEstimator):
     """Generalized linear model fitted by penalised Fisher scoring (IRLS).
 
-    Minimises scikit-learn's GLM objective
+    Minimises scikit-learn's and glum's GLM objective
 
-        ``1/(2·Σs) · Σ_i s_i · unit_deviance(y_i, mu_i) + alpha/2 · ||pf ⊙ coef||²``
+        ``1/(2·Σs) · Σ_i s_i · unit_deviance(y_i, mu_i)
+        + alpha · (l1_ratio · ||pf ⊙ coef||₁ + (1 - l1_ratio)/2 · ||pf ⊙ coef||²)``
 
     with ``mu = inverse_link(X @ coef + intercept + offset)``, sample weights ``s`` and the
     intercept unpenalised, so that ``FisherScoringGLM(family='poisson', alpha=a)`` equals
     ``PoissonRegressor(alpha=a)`` (likewise Gamma, Tweedie, and ``LogisticRegression`` with
-    ``C = 1 / (a · Σs)``). With ``alpha=0`` it is R's ``glm`` and statsmodels' ``GLM``, and the
-    fitted model carries their statistics: dispersion, covariance, standard errors, a coefficient
+    ``C = 1 / (a · Σs)``), and ``FisherScoringGLM(alpha=a, l1_ratio=r)`` equals scikit-learn's
+    ``ElasticNet(alpha=a, l1_ratio=r)`` and glum's ``GeneralizedLinearRegressor(alpha=a,
+    l1_ratio=r)``. With ``alpha=0`` it is R's ``glm`` and statsmodels' ``GLM``, and the fitted
+    model carries their statistics: dispersion, covariance, standard errors, a coefficient
     table, log-likelihood, AIC and BIC. For classification (labels, ``predict_proba``,
     multinomial models) use :class:`FisherScoringClassifier`; the Bernoulli family here models
     proportions, with the number of trials as ``sample_weight``.
@@ -90,6 +112,13 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
     one-hot blocks is detected and its Gram built from per-level counts. Dask arrays (chunked
     by rows) are fitted by reducing per-block sums on the workers.
 
+    With ``l1_ratio > 0`` (and ``alpha > 0``) the penalty selects variables: each Fisher scoring
+    step minimises the quadratic model plus the L1 term by coordinate descent on the weighted
+    Gram of a working set of columns, steps are halved on the penalised objective, and the fit
+    is returned once it meets the optimality (KKT) conditions, with a ``ConvergenceWarning``
+    otherwise (see the user guide's page on sparse models). Standard errors, p-values and
+    intervals of such a fit are NaN: Wald inference that ignores the selection is not valid.
+
     Parameters
     ----------
     family : str or ExponentialFamily, default='normal'
@@ -103,9 +132,17 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
     power : float, default=1.5
         Tweedie power (0 normal, 1 Poisson, 2 Gamma, 3 inverse Gaussian).
     alpha : float, default=0.0
-        Ridge strength of scikit-learn's objective (see above).
-    l2_penalty_factor : array-like of shape (n_features,), default=None
-        Per-feature multiplier ``pf`` of the penalty; 0 leaves a feature unpenalised.
+        Penalty strength of scikit-learn's objective (see above).
+    l1_ratio : float in [0, 1], default=0.0
+        Share of the L1 term in the penalty: 0 is the ridge (the solver and results of an
+        unpenalised fit, standard errors included), 1 the lasso, in between the elastic net.
+        With ``l1_ratio > 0`` the fit reports no standard errors (NaN), ``rank_`` counts the
+        coefficients the penalty leaves free (non-zero or unpenalised), ``aliased_`` is all
+        False, ``partial_fit`` is not available, and every ``solver`` takes the same
+        coordinate-descent steps (on the observed information for ``'observed'``).
+    penalty_factor : array-like of shape (n_features,), default=None
+        Per-feature multiplier ``pf`` of the penalty (of both terms); 0 leaves a feature
+        unpenalised. Ones by default.
     fit_intercept : bool, default=True
     solver : {'cholesky', 'qr', 'observed'}, default='cholesky'
         'cholesky': Fisher scoring with an equilibrated Cholesky factor of the information,
@@ -136,6 +173,9 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
         ``feature_names_in_`` describe the remaining columns.
     verbose : int, default=0
         Print the penalised deviance and decrement at each iteration.
+    l2_penalty_factor : array-like of shape (n_features,), default=None
+        Deprecated alias of ``penalty_factor`` (the factor applies to the L1 term as well);
+        it gives a ``FutureWarning``.
 
     Attributes
     ----------
@@ -153,7 +193,8 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
         Intercept first (if fitted), then the coefficients; NaN rows and columns for aliased
         coefficients.
     std_errors_ : ndarray of shape (n_params,)
-        NaN for aliased coefficients.
+        NaN for aliased coefficients, and for every coefficient of a fit with ``l1_ratio > 0``
+        (so are ``covariance_matrix_``, ``p_values_`` and ``conf_int``).
     aliased_ : ndarray of shape (n_params,), bool
         Coefficients the (penalised) information does not identify: each is a linear
         combination of earlier columns. They are 0 in ``coef_``, so predictions equal those of
@@ -161,9 +202,11 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
     llf_ : float
         Log-likelihood as statsmodels defines it (see :meth:`llf`).
     information_ : ndarray of shape (n_params, n_params)
-        Penalised Fisher information at unit dispersion; ``partial_fit`` accumulates it.
+        Penalised Fisher information at unit dispersion (at the returned coefficients);
+        ``partial_fit`` accumulates it.
     rank_ : int
-        Rank of the unpenalised Fisher information (the number of identified coefficients).
+        Rank of the unpenalised Fisher information (the number of identified coefficients);
+        with ``l1_ratio > 0``, the number of non-zero or unpenalised coefficients.
     df_resid_ : int
         ``n_obs - rank_`` with ``n_obs`` the rows of positive weight.
     use_t_ : bool
@@ -202,7 +245,8 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
         "link": [StrOptions(LINK_NAMES), Link],
         "power": [Interval(Real, None, None, closed="neither")],
         "alpha": [Interval(Real, 0.0, None, closed="left")],
-        "l2_penalty_factor": ["array-like", None],
+        "l1_ratio": [Interval(Real, 0.0, 1.0, closed="both")],
+        "penalty_factor": ["array-like", None],
         "fit_intercept": ["boolean"],
         "solver": [StrOptions({"cholesky", "qr", "observed"})],
         "learning_rate": [Interval(Real, 0.0, 1.0, closed="right")],
@@ -217,6 +261,7 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
         "warm_start": ["boolean"],
         "offset_column": [str, Interval(Integral, None, None, closed="neither"), None],
         "verbose": ["verbose"],
+        "l2_penalty_factor": ["array-like", None],
     }
 
     def __init__(
@@ -225,7 +270,8 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
         link="auto",
         power=1.5,
         alpha=0.0,
-        l2_penalty_factor=None,
+        l1_ratio=0.0,
+        penalty_factor=None,
         fit_intercept=True,
         solver="cholesky",
         learning_rate=1.0,
@@ -236,12 +282,14 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
         warm_start=False,
         offset_column=None,
         verbose=0,
+        l2_penalty_factor=None,
     ):
         self.family = family
         self.link = link
         self.power = power
         self.alpha = alpha
-        self.l2_penalty_factor = l2_penalty_factor
+        self.l1_ratio = l1_ratio
+        self.penalty_factor = penalty_factor
         self.fit_intercept = fit_intercept
         self.solver = solver
         self.learning_rate = learning_rate
@@ -252,6 +300,7 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
         self.warm_start = warm_start
         self.offset_column = offset_column
         self.verbose = verbose
+        self.l2_penalty_factor = l2_penalty_factor
 
     # ---------------------------------------------------------------------------------------
     # Fitting
@@ -285,7 +334,10 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
             if self.warm_start and getattr(self, "coef_", None) is not None:
                 previous = self._coefficients()
                 coef0 = previous if previous.shape == (q,) else None
-            solver = IRLSSolver(self._problem(data, family, self._penalty(data.sum_weights)))
+            pf = self._penalty_factor()
+            problem = self._problem(data, family, self._penalty(data.sum_weights, pf),
+                                    l1=self._l1_penalty(data.sum_weights, pf))  # fmt: skip
+            solver = IRLSSolver(problem) if problem.l1 is None else L1IRLSSolver(problem)
             result = solver.solve(coef0)
             self._attach(result, family, data, solver)
             has_offset = offset is not None
@@ -296,6 +348,7 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
             self._stream_key_ = repr(family) + f"/{self.fit_intercept}"
         return self
 
+    @available_if(_without_l1)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, offset=None):
         """Update the fit with one batch by recursive Fisher scoring.
@@ -324,6 +377,10 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
         ``llf_`` is updated where the dispersion is known (Poisson, binomial, negative binomial,
         or a fixed ``dispersion``) and NaN otherwise, since an estimated dispersion would need
         every row again.
+
+        It is available for the ridge penalty only (``l1_ratio=0`` or ``alpha=0``): the
+        recursion carries the earlier batches by their quadratic model, which the selection an
+        L1 penalty makes does not follow.
 
         Parameters
         ----------
@@ -356,14 +413,15 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
             data = validate_fit_data(self, X, y, sample_weight, offset, False, family)
             total = FitData(data.design, self.n_obs_ + data.n_obs,
                             self.sum_sample_weight_ + data.sum_weights, data.dtype)  # fmt: skip
-            seen = self._penalty(self.sum_sample_weight_)
+            pf = self._penalty_factor()
+            seen = self._penalty(self.sum_sample_weight_, pf)
             totals = StreamTotals(
                 coef=self._coefficients(), information=self.information_ - np.diag(seen),
                 penalty=seen, deviance=self.deviance_, pearson=self.pearson_chi2_,
                 log_likelihood=self.llf_, meat=self._meat_,
                 null=NullModelStream.from_array(self._null_stream_), n_iter=self.n_iter_,
             )  # fmt: skip
-            problem = self._problem(data, family, self._penalty(total.sum_weights),
+            problem = self._problem(data, family, self._penalty(total.sum_weights, pf),
                                     null_model=False)  # fmt: skip
             result, null = recursive_update(problem, totals)
             self._attach(result, family, total, None)
@@ -371,30 +429,50 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
             self._fitted_offset_ |= offset is not None and not _all_zero(offset)
         return self
 
-    def _problem(self, data, family, penalty, null_model=True):
+    def _problem(self, data, family, penalty, null_model=True, l1=None):
         known = self._known_dispersion(family)
         return IRLSProblem(
             design=data.design, family=family, penalty=penalty,
             fit_intercept=self.fit_intercept, solver=self.solver, tol=self.tol,
             max_iter=self.max_iter, learning_rate=self.learning_rate, verbose=self.verbose,
-            robust=self.cov_type != "nonrobust", log_likelihood_dispersion=known,
-            null_model=null_model,
+            robust=self.cov_type != "nonrobust" and l1 is None,
+            log_likelihood_dispersion=known, null_model=null_model, l1=l1,
         )  # fmt: skip
 
-    def _penalty(self, sum_weights) -> np.ndarray:
-        """``P``: ``alpha · Σs · pf²`` per coefficient, 0 for the intercept."""
-        n_features = self.n_features_in_
-        pf = np.ones(n_features)
-        if self.l2_penalty_factor is not None:
-            pf = np.asarray(self.l2_penalty_factor, dtype=np.float64).ravel()
-            if pf.shape != (n_features,):
-                raise ValueError(
-                    f"l2_penalty_factor has {pf.size} entries; expected n_features={n_features}."
-                )
-            if not np.all(np.isfinite(pf)) or np.any(pf < 0):
-                raise ValueError("l2_penalty_factor must be finite and non-negative.")
-        penalty = self.alpha * sum_weights * pf**2
-        return np.concatenate([[0.0], penalty]) if self.fit_intercept else penalty
+    def _selects(self) -> bool:
+        """Whether the penalty has an L1 term (which may set coefficients to zero)."""
+        return self.alpha > 0 and self.l1_ratio > 0
+
+    def _penalty(self, sum_weights, pf) -> np.ndarray:
+        """``P``: ``alpha · (1 - l1_ratio) · Σs · pf²`` per coefficient, 0 for the intercept."""
+        return ridge_penalty(self.alpha * (1.0 - self.l1_ratio), pf, len(pf), sum_weights,
+                             self.fit_intercept)  # fmt: skip
+
+    def _l1_penalty(self, sum_weights, pf) -> L1Penalty | None:
+        """``alpha · l1_ratio · Σs · pf`` per coefficient (0 for the intercept), or None when
+        the penalty has no L1 term."""
+        weights = self.alpha * self.l1_ratio * sum_weights * pf
+        if not np.any(weights > 0):
+            return None
+        return L1Penalty(np.concatenate([[0.0], weights]) if self.fit_intercept else weights)
+
+    def _penalty_factor(self) -> np.ndarray:
+        """``pf`` validated against ``n_features_in_`` (ones by default)."""
+        if self.l2_penalty_factor is None:
+            return check_penalty_factor(self.penalty_factor, self.n_features_in_)
+        if self.penalty_factor is not None:
+            raise ValueError(
+                "penalty_factor and its deprecated alias l2_penalty_factor are both set; pass "
+                "penalty_factor only."
+            )
+        warnings.warn(
+            "l2_penalty_factor is deprecated: use penalty_factor (it multiplies the L1 term of "
+            "the penalty as well).",
+            FutureWarning,
+            stacklevel=3,
+        )
+        return check_penalty_factor(self.l2_penalty_factor, self.n_features_in_,
+                                    name="l2_penalty_factor")  # fmt: skip
 
     def _known_dispersion(self, family):
         """The dispersion when it does not depend on the fit (else None)."""
@@ -404,11 +482,13 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
 
     def _attach(self, result, family, data, solver):
         """Set the coefficients and every statistic from the solver's result."""
+        selection = solver is not None and solver.problem.l1 is not None
         statistics = glm_statistics(
-            family, result, dispersion_rule=self.dispersion, cov_type=self.cov_type,
-            n_obs=data.n_obs,
+            family, result, dispersion_rule=self.dispersion,
+            cov_type="nonrobust" if selection else self.cov_type, n_obs=data.n_obs,
             log_likelihood_at=lambda phi: solver.log_likelihood(result.coef, phi),
         )  # fmt: skip
+        self._selection_ = selection
         coef = result.coef
         self.intercept_ = float(coef[0]) if self.fit_intercept else 0.0
         self.coef_ = np.array(coef[1:] if self.fit_intercept else coef, dtype=data.dtype)
@@ -519,6 +599,14 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
             return eta
         if dask:
             raise ValueError("return_std is not available for Dask arrays; compute the rows.")
+        if getattr(self, "_selection_", False):
+            warnings.warn(
+                "This model was fitted with an L1 penalty (l1_ratio > 0): it has no covariance, "
+                "and the standard errors are NaN. See the user guide on statistics after "
+                "selection.",
+                UserWarning,
+                stacklevel=3,
+            )
         return eta, self._linear_predictor_std(X)
 
     def predict(self, X, offset=None, return_std=False):
@@ -630,7 +718,7 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
             f"{self.deviance_:.6g} on {self.df_resid_} degrees of freedom; Pearson chi2: "
             f"{self.pearson_chi2_:.6g}",
             f"Fisher scoring iterations: {self.n_iter_}",
-        ]
+        ] + (_SELECTION_NOTE if getattr(self, "_selection_", False) else [])
 
     # ---------------------------------------------------------------------------------------
     # scikit-learn plumbing
@@ -647,6 +735,14 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
         positive_link = link is not None and link.inverse_range[0] >= 0
         tags.target_tags.positive_only = bool(low >= 0 or positive_link)
         return tags
+
+
+_SELECTION_NOTE = [
+    "Penalty: L1 (l1_ratio > 0); Df model and residuals count the non-zero coefficients.",
+    "Standard errors: not computed. The L1 penalty selected the non-zero coefficients, and",
+    "Wald tests and intervals that ignore the selection are not valid; refit the selected",
+    "columns without penalty on independent data for inference.",
+]
 
 
 def _all_zero(offset) -> bool:

@@ -24,10 +24,11 @@ from skglm_fisher.glm._families import (
     Poisson,
 )
 from skglm_fisher.glm._links import get_link
+from skglm_fisher.glm._path import check_penalty_factor
 from skglm_fisher.glm._tweedie import Tweedie
 
 __all__ = ["FAMILIES", "LINK_NAMES", "FitData", "check_magnitudes", "check_offset",
-           "family_from_params", "split_offset_column", "validate_fit_data",
+           "family_from_params", "ridge_penalty", "split_offset_column", "validate_fit_data",
            "validate_predict_data"]  # fmt: skip
 
 FAMILIES = {
@@ -61,6 +62,15 @@ def family_from_params(family, link, power) -> ExponentialFamily:
             )
         family.link = link
     return family
+
+
+def ridge_penalty(alpha, penalty_factor, n_features, sum_weights, fit_intercept,
+                  name="penalty_factor") -> np.ndarray:  # fmt: skip
+    """``P``: ``alpha · Σs · pf²`` per coefficient of one linear predictor, 0 for the intercept
+    (the diagonal of scikit-learn's ridge term in the solvers' scaling)."""
+    pf = check_penalty_factor(penalty_factor, n_features, name=name)
+    penalty = alpha * sum_weights * pf**2
+    return np.concatenate([[0.0], penalty]) if fit_intercept else penalty
 
 
 def check_offset(offset, n_samples):

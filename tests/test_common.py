@@ -7,7 +7,13 @@ pass is listed by ``_expected_failed_checks`` with a sentence saying why.
 import pytest
 from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
 
-from skglm_fisher import FisherScoringClassifier, FisherScoringGLM, FTRLLogisticRegression, glm
+from skglm_fisher import (
+    FisherScoringClassifier,
+    FisherScoringGLM,
+    FisherScoringGLMCV,
+    FTRLLogisticRegression,
+    glm,
+)
 
 ESTIMATORS = [
     # FTRLLogisticRegression: the default, exact per-row FTRL with L1 (sparse weights), the
@@ -40,6 +46,19 @@ ESTIMATORS = [
     FisherScoringClassifier(link="probit", alpha=0.1, solver="observed", information="observed"),
     FisherScoringClassifier(alpha=0.01, solver="qr", cov_type="HC1", fit_intercept=False),
     FisherScoringClassifier(link="cloglog", alpha=1.0, warm_start=True, cov_type="HC0"),
+    # L1 and elastic-net penalties: the lasso (normal), an elastic-net Poisson model, and the
+    # observed-information solver with a penalty factor that leaves one feature free.
+    FisherScoringGLM(alpha=0.05, l1_ratio=1.0),
+    FisherScoringGLM(family="poisson", alpha=0.05, l1_ratio=0.5),
+    FisherScoringGLM(family="gamma", alpha=0.02, l1_ratio=0.8, solver="observed"),
+    # FisherScoringGLMCV: short grids and few folds keep the checks quick (the checks' data have
+    # more columns than rows: a grid that stops at 5% of alpha_max avoids near-interpolating
+    # fits, which converge slowly); a list of l1_ratios, a given grid, and a scorer.
+    FisherScoringGLMCV(n_alphas=8, min_alpha_ratio=0.05, cv=3),
+    FisherScoringGLMCV(family="poisson", l1_ratio=[0.5, 1.0], n_alphas=5, min_alpha_ratio=0.05,
+                       cv=3),
+    FisherScoringGLMCV(family="gamma", alphas=[0.1, 0.01], l1_ratio=[0.0, 0.7], cv=2,
+                       scoring="neg_mean_gamma_deviance"),
 ]
 
 

@@ -109,12 +109,12 @@ def test_penalty_factor_matches_rescaled_features():
     rng, X, eta, sw = _sk_problem(seed=4)
     y = rng.poisson(np.exp(eta)).astype(float)
     pf = np.array([2.0, 1.0, 0.5, 1.0])
-    ours = FisherScoringGLM(family="poisson", alpha=0.2, l2_penalty_factor=pf, tol=1e-14)
+    ours = FisherScoringGLM(family="poisson", alpha=0.2, penalty_factor=pf, tol=1e-14)
     ours.fit(X, y, sample_weight=sw)
     theirs = PoissonRegressor(alpha=0.2, solver="newton-cholesky", tol=1e-12)
     theirs.fit(X / pf, y, sample_weight=sw)
     np.testing.assert_allclose(ours.coef_, theirs.coef_ / pf, rtol=1e-6)
-    free = FisherScoringGLM(family="poisson", alpha=0.2, l2_penalty_factor=[0, 0, 0, 0]).fit(X, y)
+    free = FisherScoringGLM(family="poisson", alpha=0.2, penalty_factor=[0, 0, 0, 0]).fit(X, y)
     plain = FisherScoringGLM(family="poisson").fit(X, y)
     np.testing.assert_allclose(free.coef_, plain.coef_, rtol=1e-7)
 
@@ -487,8 +487,8 @@ def test_bad_input_raises_value_error(kwargs, match):
         ({"family": "cauchy"}, "family"),
         ({"family": "poisson", "link": "logit"}, "does not support the 'logit' link"),
         ({"family": "tweedie", "power": 0.5}, "Tweedie power"),
-        ({"l2_penalty_factor": [1.0, 2.0], "alpha": 1.0}, "l2_penalty_factor has 2 entries"),
-        ({"l2_penalty_factor": [-1.0], "alpha": 1.0}, "non-negative"),
+        ({"penalty_factor": [1.0, 2.0], "alpha": 1.0}, "penalty_factor has 2 entries"),
+        ({"penalty_factor": [-1.0], "alpha": 1.0}, "non-negative"),
     ],
 )
 def test_bad_parameters_raise_value_error(params, match):
@@ -560,7 +560,7 @@ def test_pipeline_grid_search_and_clone(data):
     pipe = make_pipeline(StandardScaler(), FisherScoringGLM(family="poisson"))
     search = GridSearchCV(pipe, {"fisherscoringglm__alpha": [0.0, 0.01, 1.0]}, cv=3).fit(X, y)
     assert search.best_params_["fisherscoringglm__alpha"] in (0.0, 0.01)
-    model = FisherScoringGLM(family=glm.NegativeBinomial(3.0), l2_penalty_factor=[1.0, 2.0])
+    model = FisherScoringGLM(family=glm.NegativeBinomial(3.0), penalty_factor=[1.0, 2.0])
     cloned = clone(model)
     assert cloned.family is not model.family and cloned.get_params()["family"].total_count == 3.0
 

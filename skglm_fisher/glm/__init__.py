@@ -4,7 +4,8 @@ A TFP user can replace ``tfp.glm`` with ``skglm_fisher.glm``: the families have 
 constructor arguments, and :func:`fit_one_step` and :func:`fit` take TFP's arguments and return its
 numbers, and :func:`fit_sparse` and :func:`fit_sparse_one_step` are ``tfp.glm``'s L1/L2-penalised
 fitters. Beyond TFP, each distribution accepts the links R, statsmodels and scikit-learn users
-expect, and there are Gamma, InverseGaussian and Tweedie families.
+expect, there are Gamma, InverseGaussian and Tweedie families, and :func:`regularization_path`
+fits elastic-net GLMs along a grid of penalty strengths.
 """
 
 from skglm_fisher.glm._custom import CustomExponentialFamily
@@ -45,6 +46,7 @@ from skglm_fisher.glm._links import (
     SqrtLink,
     get_link,
 )
+from skglm_fisher.glm._path import RegularizationPath, regularization_path
 from skglm_fisher.glm._sparse import fit_sparse, fit_sparse_one_step
 from skglm_fisher.glm._tweedie import Tweedie
 
@@ -75,6 +77,7 @@ __all__ = [
     "PoissonSoftplus",
     "PowerLink",
     "ProbitLink",
+    "RegularizationPath",
     "SoftplusLink",
     "SqrtLink",
     "Tweedie",
@@ -84,4 +87,5 @@ __all__ = [
     "fit_sparse",
     "fit_sparse_one_step",
     "get_link",
+    "regularization_path",
 ]

@@ -298,6 +298,8 @@ class MultinomialProblem:
 
     #: Fisher weights depend on the coefficients (read by the inherited steps).
     constant_information = False
+    #: No L1 penalty (the multinomial model has a ridge penalty only).
+    l1 = None
 
     def __post_init__(self):
         if not isinstance(self.penalty, QuadraticPenalty):
