@@ -373,7 +373,8 @@ def run_fit(args):
 
     from sklearn.pipeline import Pipeline
 
-    glm = FisherScoringGLM(family=args.family, link=args.link, power=args.power, alpha=args.alpha)
+    glm = FisherScoringGLM(family=args.family, link=args.link, power=args.power, alpha=args.alpha,
+                           l1_ratio=args.l1_ratio)  # fmt: skip
     pipeline = Pipeline([("encode", _encoder(spec)), ("glm", glm)])
     response = _pandas().Series(y, name=args.target)  # names the response in the summary
     pipeline.fit(X, response, glm__sample_weight=weights, glm__offset=offset)
@@ -531,7 +532,9 @@ def build_parser(prog=None) -> argparse.ArgumentParser:
         help="column whose log is the offset (e.g. exposure with a log link)",
     )
     fit.add_argument("--weights", metavar="COL", help="sample (prior) weights column")
-    fit.add_argument("--alpha", type=float, default=0.0, help="ridge strength (default 0)")
+    fit.add_argument("--alpha", type=float, default=0.0, help="penalty strength (default 0)")
+    fit.add_argument("--l1-ratio", type=float, default=0.0, metavar="R",
+                     help="share of the penalty that is L1: 0 ridge (default), 1 lasso")
     fit.set_defaults(run=run_fit)
 
     predict = commands.add_parser(

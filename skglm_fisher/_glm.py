@@ -345,7 +345,7 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
                                                    has_offset).to_array()  # fmt: skip
             self._fitted_offset_ = has_offset and not _all_zero(offset)
             self.response_name_ = _response_name(y)
-            self._stream_key_ = repr(family) + f"/{self.fit_intercept}"
+            self._stream_key_ = self._stream_key(family)
         return self
 
     @available_if(_without_l1)
@@ -404,10 +404,11 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
             return self.fit(X, y, sample_weight, offset)
         with unchanged_on_error(self):
             family = self._get_family()
-            if repr(family) + f"/{self.fit_intercept}" != self._stream_key_:
+            if self._stream_key(family) != self._stream_key_:
                 raise ValueError(
-                    "family, link and fit_intercept must not change between partial_fit calls "
-                    f"(fitted with {self._stream_key_!r}); call fit to start a new model."
+                    "The parameters of the model must not change between partial_fit calls "
+                    f"(the stream has {self._stream_key_}; now {self._stream_key(family)}); "
+                    "call fit to start a new model."
                 )
             X, offset = split_offset_column(X, offset, self.offset_column)
             data = validate_fit_data(self, X, y, sample_weight, offset, False, family)
@@ -473,6 +474,14 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
         )
         return check_penalty_factor(self.l2_penalty_factor, self.n_features_in_,
                                     name="l2_penalty_factor")  # fmt: skip
+
+    def _stream_key(self, family) -> str:
+        """The parameters a stream's accumulated state depends on."""
+        pf = self.penalty_factor if self.l2_penalty_factor is None else self.l2_penalty_factor
+        pf = None if pf is None else np.asarray(pf, dtype=float).tolist()
+        return (f"family={family!r}, fit_intercept={self.fit_intercept}, alpha={self.alpha}, "
+                f"l1_ratio={self.l1_ratio}, penalty_factor={pf}, cov_type={self.cov_type}, "
+                f"dispersion={self.dispersion}")  # fmt: skip
 
     def _known_dispersion(self, family):
         """The dispersion when it does not depend on the fit (else None)."""

@@ -339,3 +339,11 @@ def test_warnings_are_one_line(files, capsys):
     assert lines and "separated" in captured.err
     for line in lines:
         assert line.startswith("python -m skglm_fisher: warning: "), line
+
+
+def test_fit_with_an_l1_penalty(files, capsys):
+    argv = ["fit", str(files["separated"]), "--target", "old", "--features", "age",
+            "--family", "bernoulli", "--alpha", "0.05", "--l1-ratio", "1"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "Coefficients:" in out and "age" in out

@@ -632,7 +632,13 @@ def test_partial_fit_revalidates_parameters_and_refuses_a_changed_model():
     model.set_params(alpha=0.0, family="gamma")
     with pytest.raises(ValueError, match="must not change"):
         model.partial_fit(X[100:], y[100:] + 1)
-    model.set_params(family="poisson")
+    model.set_params(family="poisson", alpha=0.5)  # the running penalty depends on alpha
+    with pytest.raises(ValueError, match="must not change"):
+        model.partial_fit(X[100:], y[100:])
+    model.set_params(alpha=0.0, cov_type="HC0")  # so does the running meat
+    with pytest.raises(ValueError, match="must not change"):
+        model.partial_fit(X[100:], y[100:])
+    model.set_params(cov_type="nonrobust")
     for name, value in state.items():
         np.testing.assert_array_equal(getattr(model, name), value)
 

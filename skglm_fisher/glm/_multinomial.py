@@ -49,8 +49,7 @@ import numpy as np
 from skglm_fisher.glm._categorical_rows import CategoricalRows, pairs
 from skglm_fisher.glm._linalg import stack_r
 from skglm_fisher.glm._passes import PassSums
-from skglm_fisher.glm._recursive import StreamTotals
-from skglm_fisher.glm._recursive import _rank as information_rank
+from skglm_fisher.glm._recursive import StreamTotals, recursive_solve
 from skglm_fisher.glm._solver import (
     FRESH_INFORMATION,
     IRLSResult,
@@ -514,29 +513,7 @@ class MultinomialSolver(IRLSSolver):
 # Streaming
 # --------------------------------------------------------------------------------------------
 def recursive_multinomial_update(problem: MultinomialProblem, totals: StreamTotals) -> IRLSResult:
-    """Update a streamed multinomial fit with the batch of ``problem.design``.
-
-    The recursion of :mod:`skglm_fisher.glm._recursive`: the earlier rows enter through the
-    quadratic model of their deviance at the current coefficients (their information as a
-    Gaussian prior), the batch exactly. Returns the :class:`IRLSResult` for all rows seen
-    (``null_deviance`` is the batch's; the caller knows the class totals of the stream).
-    """
-    coef, information, seen = totals.coef, totals.information, totals.penalty
-    precision = information + np.diag(problem.penalty.precision)
-    # Λ may be singular (aliased columns without a penalty): any solution of Λ m = linear will
-    # do, since the linear term lies in the range of Λ.
-    center = np.linalg.lstsq(precision, information @ coef + seen * coef, rcond=None)[0]
-    prior = QuadraticPenalty(precision, center)
-    batch = MultinomialSolver(replace(problem, penalty=prior)).solve(coef)
-    step = batch.coef - coef
-    past_change = -2.0 * float((seen * coef) @ step) + float(step @ information @ step)
-    information = information + batch.gram
-    batch.gram, batch.information = information, problem.penalty.add_to(information)
-    batch.rank = information_rank(information)
-    batch.deviance = totals.deviance + past_change + batch.deviance
-    batch.pearson = totals.pearson + batch.pearson
-    batch.log_likelihood = totals.log_likelihood - 0.5 * past_change + batch.log_likelihood
-    if batch.meat is not None and totals.meat is not None:
-        batch.meat = totals.meat + batch.meat
-    batch.n_iter = totals.n_iter + batch.n_iter
-    return batch
+    """Update a streamed multinomial fit with the batch of ``problem.design``: the recursion of
+    :func:`skglm_fisher.glm._recursive.recursive_solve` with the multinomial solver
+    (``null_deviance`` is the batch's; the caller knows the class totals of the stream)."""
+    return recursive_solve(problem, totals, solver=MultinomialSolver, dispersion=1.0)

@@ -22,6 +22,7 @@ exponential dispersion family without offsets, whose null deviance is exact from
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,8 +32,8 @@ from skglm_fisher.glm._linalg import cholesky_factor, qr_factor
 from skglm_fisher.glm._passes import deviance_pass
 from skglm_fisher.glm._solver import IRLSProblem, IRLSResult, IRLSSolver, QuadraticPenalty
 
-__all__ = ["NullModelStream", "StreamTotals", "recursive_update", "start_null_stream",
-           "update_null_stream"]  # fmt: skip
+__all__ = ["NullModelStream", "StreamTotals", "information_rank", "recursive_solve",
+           "recursive_update", "start_null_stream", "update_null_stream"]  # fmt: skip
 
 
 @dataclass
@@ -55,14 +56,16 @@ class StreamTotals:
     n_iter: int
 
 
-def recursive_update(problem: IRLSProblem, totals: StreamTotals):
-    """Update a streamed fit with the batch of ``problem.design``.
+def recursive_solve(problem, totals: StreamTotals, solver=IRLSSolver,
+                    dispersion=None) -> IRLSResult:  # fmt: skip
+    """Solve the batch of ``problem.design`` against the quadratic model of the earlier rows.
 
-    ``problem.penalty`` is the diagonal ridge penalty of all rows seen including the batch.
-    Returns ``(result, null)``: an :class:`IRLSResult` for all rows seen (information, factor
-    and rank of all rows; deviance and log-likelihood of the earlier rows carried to the new
-    coefficients by their quadratic model; Pearson's χ² and the meat summed batch by batch) and
-    the updated :class:`NullModelStream`.
+    ``problem.penalty`` is the diagonal ridge penalty of all rows seen including the batch;
+    ``solver`` the solver class for the problem (the GLM's, or the multinomial one);
+    ``dispersion`` the known dispersion of the log-likelihood (None: not tracked, NaN). Returns
+    an :class:`IRLSResult` for all rows seen: information, factor and rank of all rows; the
+    earlier rows' deviance and log-likelihood carried to the new coefficients by their
+    quadratic model; Pearson's χ² and the meat summed batch by batch.
     """
     coef, information, seen = totals.coef, totals.information, totals.penalty
     precision = information + np.diag(problem.penalty.precision)
@@ -70,31 +73,41 @@ def recursive_update(problem: IRLSProblem, totals: StreamTotals):
     # Λ may be singular (aliased columns without a penalty): any solution of Λ m = linear will
     # do, since the linear term lies in the range of Λ.
     center = np.linalg.lstsq(precision, linear, rcond=None)[0]
-    batch = IRLSSolver(_replace(problem, penalty=QuadraticPenalty(precision, center))).solve(coef)
+    prior = QuadraticPenalty(precision, center)
+    batch = solver(dataclasses.replace(problem, penalty=prior)).solve(coef)
     # The earlier rows' deviance at the new coefficients, from their quadratic model: its
     # gradient at the old coefficients is -P_k ⊙ b_k, its Hessian (of half the deviance) I_k.
     step = batch.coef - coef
     past_change = -2.0 * float((seen * coef) @ step) + float(step @ information @ step)
-    dispersion = problem.log_likelihood_dispersion
     log_likelihood = np.nan
     if dispersion is not None and batch.log_likelihood is not None:
         log_likelihood = totals.log_likelihood - 0.5 * past_change / dispersion
         log_likelihood += batch.log_likelihood
     information = information + batch.gram
     batch.gram, batch.information = information, problem.penalty.add_to(information)
-    batch.rank = _rank(information)
+    batch.rank = information_rank(information)
     batch.deviance = totals.deviance + past_change + batch.deviance
     batch.pearson = totals.pearson + batch.pearson
     batch.log_likelihood = log_likelihood
     if batch.meat is not None and totals.meat is not None:
         batch.meat = totals.meat + batch.meat
     batch.n_iter = totals.n_iter + batch.n_iter
+    return batch
+
+
+def recursive_update(problem: IRLSProblem, totals: StreamTotals):
+    """Update a streamed GLM with the batch of ``problem.design``: ``(result, null)``, the
+    :func:`recursive_solve` result for all rows seen and the updated
+    :class:`NullModelStream` (whose deviance is the result's ``null_deviance``)."""
+    batch = recursive_solve(problem, totals, dispersion=problem.log_likelihood_dispersion)
     null = update_null_stream(totals.null, problem.design, problem.family, problem.fit_intercept)
     batch.null_deviance = null.deviance
     return batch, null
 
 
-def _rank(information) -> int:
+def information_rank(information) -> int:
+    """Rank of a (streamed) information matrix: its Cholesky factor where that is well
+    conditioned, else the aliasing of a QR factor of its square root."""
     factor = cholesky_factor(information)
     if factor is not None and factor.usable_for_covariance():
         return factor.rank
@@ -103,12 +116,6 @@ def _rank(information) -> int:
     positive = values > 0
     rows = np.sqrt(values[positive])[:, None] * vectors[:, positive].T
     return qr_factor(rows)[0].rank
-
-
-def _replace(problem: IRLSProblem, **changes) -> IRLSProblem:
-    fields = {name: getattr(problem, name) for name in problem.__dataclass_fields__}
-    fields.update(changes)
-    return IRLSProblem(**fields)
 
 
 # --------------------------------------------------------------------------------------------

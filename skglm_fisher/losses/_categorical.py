@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
 
+from skglm_fisher._logistic import log_softmax
 from skglm_fisher.losses._base import (
     DistributionNegativeLogProbLoss,
     NaturalParamsNegativeLogProbLoss,
@@ -24,7 +24,7 @@ class _Categorical:
 
     def __init__(self, logits: np.ndarray):
         self.logits = logits
-        self.log_probs = logits - logsumexp(logits, axis=-1, keepdims=True)
+        self.log_probs = log_softmax(logits, axis=-1)
         self.probs = np.exp(self.log_probs)
 
     def log_prob(self, classes):
