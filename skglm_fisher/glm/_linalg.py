@@ -20,7 +20,7 @@ Two ways to obtain ``R`` (R's ``chol2inv(qr.R(...))`` is the model for both):
   explained by the earlier identified columns has a norm below :data:`ALIAS_TOL` times its own.
 
 Measured on the NIST StRD linear-regression files (``tests/test_nist.py``): the QR route gives at
-least 7.6 correct digits in the coefficients and standard errors of Filip, whose equilibrated
+least 7.2 correct digits in the coefficients and standard errors of Filip, whose equilibrated
 design has condition 5e9 (the normal equations lose every digit there).
 """
 
