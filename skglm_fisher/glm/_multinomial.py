@@ -449,16 +449,7 @@ class MultinomialSolver(IRLSSolver):
             st.rfactor, st.factor = sums.rfactor, None
         st.deviance, st.pearson = sums.deviance, sums.pearson
         st.objective = self._objective(st.coef, sums.deviance)
-        factor, rank = self._covariance_factor()
-        gram = st.gram
-        if factor is None or st.gram_kind != "fisher":
-            if st.rfactor is None:
-                st.rfactor = self._evaluate(st.coef, information="qr").rfactor
-            r_data = st.rfactor[:-1, :-1]
-            if factor is None:
-                factor, rank = self._qr_statistics(r_data)
-            if gram is None or st.gram_kind != "fisher":
-                gram = r_data.T @ r_data
+        factor, rank, gram = self.final_information()
         if sums.n_boundary and sums.n_boundary == sums.n_positive:
             st.converged, st.boundary_stop = False, True
         # Rows at the boundary are reported by the estimator, which knows the class labels.

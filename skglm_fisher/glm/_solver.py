@@ -504,16 +504,7 @@ class IRLSSolver:
             sums = pb.design.map_reduce(statistics_pass, st.coef, spec)
         st.deviance, st.pearson = sums.deviance, sums.pearson
         st.objective = self._objective(st.coef, sums.deviance)
-        covariance_factor, rank = self._covariance_factor()
-        gram = st.gram
-        if covariance_factor is None or st.gram_kind != "fisher":
-            if st.rfactor is None:
-                st.rfactor = self._evaluate(st.coef, information="qr").rfactor
-            r_data = st.rfactor[:-1, :-1]
-            if covariance_factor is None:
-                covariance_factor, rank = self._qr_statistics(r_data)
-            if gram is None or st.gram_kind != "fisher":
-                gram = r_data.T @ r_data
+        covariance_factor, rank, gram = self.final_information()
         if sums.n_boundary and sums.n_boundary == sums.n_positive:
             # Every fitted mean on the boundary: the iterates stop because every weight
             # vanished, not at a maximum of the likelihood.
@@ -628,6 +619,24 @@ class IRLSSolver:
         step = solve_in_factor(factor, transformed)
         step[factor.aliased] = -st.coef[factor.aliased]
         return factor, step
+
+    def final_information(self):
+        """``(factor, rank, gram)`` at the final coefficients: a factor of the penalised Fisher
+        information fit for the covariance, the rank of the unpenalised one, and the
+        unpenalised Fisher information; a QR pass over the rows where the last Cholesky factor
+        is not good enough (or the iterations used another matrix)."""
+        st = self.state
+        factor, rank = self._covariance_factor()
+        gram = st.gram
+        if factor is None or st.gram_kind != "fisher":
+            if st.rfactor is None:
+                st.rfactor = self._evaluate(st.coef, information="qr").rfactor
+            r_data = st.rfactor[:-1, :-1]
+            if factor is None:
+                factor, rank = self._qr_statistics(r_data)
+            if gram is None or st.gram_kind != "fisher":
+                gram = r_data.T @ r_data
+        return factor, rank, gram
 
     def _covariance_factor(self):
         """``(factor, rank)`` for the covariance from the last step's Cholesky factor, or
