@@ -3,20 +3,33 @@
 Every quantity a Fisher scoring pass needs is a sum over rows: the deviance, the score
 ``Xᵀ r``, the weighted Gram ``Xᵀ diag(w) X``. A design therefore exposes one operation,
 :meth:`map_reduce`, which applies a kernel to consecutive row blocks and adds the results. The
-kernel sees a block with ``matvec``, ``rmatvec``, ``gram`` and ``dense`` and the matching slices
-of the per-row vectors (response, offset, sample weight), so one kernel serves dense arrays,
-sparse matrices, one-hot designs and Dask arrays.
+kernel sees a block with ``matvec``, ``rmatvec``, ``gram``, ``score_and_gram`` and ``dense`` and
+the matching slices of the per-row vectors (response, offset, sample weight), so one kernel
+serves dense arrays, sparse matrices, one-hot designs and Dask arrays.
 
 Conventions: coefficient vectors handed to a block exclude the intercept; ``gram(w,
-intercept=True)`` puts the intercept first. Blocks are small enough (a few MB) that all the
-temporaries of a kernel stay in cache and no n×p copy of ``X`` is ever made. Dense and sparse
-local designs run blocks on all cores, one thread each with BLAS held to one thread (measured:
-1.75× on two cores for a 1e6×50 pass), which also spreads the elementwise work numpy does on one
-core; one-hot designs run serially, since ``np.bincount`` holds the GIL for most of its work.
+intercept=True)`` puts the intercept first. No n×p copy of ``X`` is ever made: a dense block
+is scaled into a per-thread workspace of at most a block's size.
+
+How a local pass is run (measured on two cores, see ``benchmarks/bench_glm.py``):
+
+- Dense and sparse designs run blocks on all cores, one thread each with BLAS held to one
+  thread. numpy releases the GIL in its products, so two threads each running a one-thread
+  ``syrk`` on half the rows take half the time of one (0.45 s against 0.89 s for a
+  20,000×1,500 Gram), which is also no slower than one call with two BLAS threads (0.48 s) and
+  degrades less when other processes take a core; the threads also share the elementwise work
+  numpy does on one core (1.75× for a 1e6×50 pass). One-hot designs run serially, since
+  ``np.bincount`` holds the GIL for most of its work.
+- Blocks hold :data:`BLOCK_BYTES` of ``X`` but at least :data:`MIN_BLOCK_ROWS` rows: the cost
+  of a ``syrk`` per row falls until about 2,000 rows (at p = 1,500, 512-row blocks cost 15% more
+  per row than 2,048-row ones), and every block also writes a p×p product.
+- Each thread adds its blocks' sums in place (``+=``), so a pass allocates one p×p total per
+  thread, not one per block.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -27,14 +40,20 @@ import numpy as np
 import scipy.sparse as sp
 
 from skglm_fisher.glm._blas import single_threaded_blas
-from skglm_fisher.glm._gram import OneHotStructure, one_hot_structure
+from skglm_fisher.glm._gram import OneHotStructure, Workspace, dense_block_gram, one_hot_structure
 
 __all__ = ["make_design", "LocalDesign", "is_dask_array", "single_threaded_blas"]
 
-#: Bytes of ``X`` in one row block.
+#: Bytes of ``X`` in one row block (tall-narrow designs: the block's temporaries stay in cache).
 BLOCK_BYTES = 1 << 21
-#: Below this many stored elements a pass runs on one thread.
+#: Fewest rows in a dense block (wide designs: a ``syrk`` runs at full speed from here on).
+MIN_BLOCK_ROWS = 2048
+#: Most rows in a block.
+MAX_BLOCK_ROWS = 1 << 16
+#: A pass runs on one thread below this many stored elements...
 PARALLEL_MIN_ELEMENTS = 1 << 21
+#: ...unless its Gram (``elements × columns`` multiply-adds) reaches this much work.
+PARALLEL_MIN_GRAM_WORK = 1 << 27
 
 
 def is_dask_array(X) -> bool:
@@ -76,6 +95,10 @@ class _Block:
             self._other = self.design.structure.other_dense(self.design.X, self.start, self.stop)
         return self._other
 
+    @property
+    def _dense(self) -> bool:
+        return self.design.structure is None and not sp.issparse(self.X)
+
     def matvec(self, coef):
         """``X_block @ coef`` in float64."""
         structure = self.design.structure
@@ -93,82 +116,55 @@ class _Block:
             return np.asarray(self.X.T @ values, dtype=np.float64).ravel()
         return np.asarray(values @ self.X, dtype=np.float64)
 
-    def rmatvec_pair(self, first, second):
-        """``(X_blockᵀ first, X_blockᵀ second)``, one read of a dense block for both (the second
-        is None where :meth:`gram` does not need it)."""
-        if self.design.structure is None and not sp.issparse(self.X):
-            both = np.asarray(np.stack([first, second]) @ self.X, dtype=np.float64)
-            return both[0], both[1]
-        # Sparse and one-hot Grams build their intercept border themselves.
-        return self.rmatvec(first), None
-
-    @property
-    def fused(self) -> bool:
-        """Whether :meth:`score_and_gram` reads the block once (dense float64 blocks)."""
-        return (
-            self.design.structure is None and self.X.dtype == np.float64 and not sp.issparse(self.X)
-        )
-
     def score_and_gram(self, score, weights, intercept: bool):
-        """``(X_blockᵀ score, gram part)`` from one symmetric product.
+        """``(X_blockᵀ score, gram part)``; see :meth:`gram` for the part.
 
-        The block is scaled into ``B = [sqrt(w) ⊙ X, score / sqrt(w), sqrt(w)]ᵀ`` (a reused
-        buffer, rows contiguous) and ``B Bᵀ`` holds the Gram, the score and the intercept border
-        at once; the transposed layout is what BLAS multiplies fastest (measured ~20% over
-        ``XᵀX`` of the row-major block plus two mat-vecs). Requires ``weights > 0`` wherever
-        ``score != 0``, which holds for Fisher weights (both vanish with ``dmu/deta``).
+        Dense float64 blocks read ``X`` once for both (:func:`dense_block_gram`: the score is a
+        column of the symmetric product); other blocks add one mat-vec.
         """
-        X = self.X
-        rows, p = X.shape
-        buffer = self.design._buffer((p + 2, rows))
-        root = np.sqrt(weights)
-        np.multiply(X.T, root, out=buffer[:p])
-        np.divide(score, root, out=buffer[p], where=root > 0)
-        buffer[p][root == 0] = 0.0
-        buffer[p + 1] = root
-        product = buffer @ buffer.T
-        gradient = product[:p, p].copy()
-        if not intercept:
-            return gradient, product[:p, :p].copy()
-        gram = np.empty((p + 1, p + 1))
-        gram[1:, 1:] = product[:p, :p]
-        gram[0, 1:] = gram[1:, 0] = product[:p, p + 1]
-        gram[0, 0] = product[p + 1, p + 1]
-        return gradient, gram
+        if self._dense and self.X.dtype == np.float64:
+            gram, gradient = dense_block_gram(self.X, weights, intercept=intercept, score=score,
+                                              workspace=self.design._workspace())  # fmt: skip
+            return gradient, gram
+        if intercept and self._dense:
+            both = np.asarray(np.stack([score, weights]) @ self.X, dtype=np.float64)
+            return both[0], self.gram(weights, intercept, border=both[1])
+        return self.rmatvec(score), self.gram(weights, intercept)
 
     def plain_gram(self, scale):
         """``scale · [1, X]ᵀ [1, X]`` (intercept first) without a weighted copy of the block."""
         X = self.X
-        if self.design.structure is not None or sp.issparse(X):
+        if not self._dense:
             return self.gram(np.full(self.n_rows, scale), True)
         p = X.shape[1]
         gram = np.empty((p + 1, p + 1))
         gram[1:, 1:] = X.T @ X
         gram[0, 1:] = gram[1:, 0] = X.sum(axis=0)
         gram[0, 0] = self.n_rows
-        return gram * scale
+        gram *= scale
+        return gram
 
     def gram(self, weights, intercept: bool, border=None):
         """Summable part of ``[1, X]ᵀ diag(weights) [1, X]``; :meth:`LocalDesign.finish_gram`
         turns a sum of parts into the matrix. Negative weights are allowed. ``border`` is
-        ``X_blockᵀ weights`` if already known."""
+        ``X_blockᵀ weights`` if already known (float32 blocks use it to keep the border in
+        float64 while the rest of their Gram is a float32 product)."""
         structure = self.design.structure
         if structure is not None:
             codes = structure.codes[:, self.start : self.stop]
             return structure.gram_pieces(codes, self.other, weights)
         X = self.X
+        if not sp.issparse(X) and X.dtype == np.float64:
+            return dense_block_gram(X, weights, intercept=intercept,
+                                    workspace=self.design._workspace())[0]  # fmt: skip
         p = X.shape[1]
         q = p + intercept
         gram = np.empty((q, q))
         core = gram[intercept:, intercept:]
         if sp.issparse(X):
             core[...] = (X.T @ X.multiply(weights[:, None]).tocsr()).toarray()
-        elif np.all(weights >= 0):
-            # BLAS syrk-class product of the scaled chunk; float32 chunks stay float32 here.
-            scaled = X * np.sqrt(weights).astype(X.dtype)[:, None]
-            core[...] = scaled.T @ scaled
         else:
-            core[...] = X.T @ (X * weights.astype(X.dtype)[:, None])
+            core[...] = dense_block_gram(X, weights, workspace=self.design._workspace())[0]
         if intercept:
             if border is None:
                 border = np.asarray(X.T @ weights, dtype=np.float64).ravel()
@@ -214,27 +210,45 @@ class LocalDesign:
             self.n_threads = 1
         self._bounds = self._block_bounds()
 
+    @property
+    def _parallel(self) -> bool:
+        """Whether a pass is worth spreading over threads."""
+        if self.n_threads <= 1:
+            return False
+        if sp.issparse(self.X):
+            return self.X.nnz >= PARALLEL_MIN_ELEMENTS
+        size = self.n_samples * self.n_features
+        return size >= PARALLEL_MIN_ELEMENTS or size * self.n_features >= PARALLEL_MIN_GRAM_WORK
+
     def _block_bounds(self):
         n = self.n_samples
         if sp.issparse(self.X):
             per_row = max(1.0, self.X.nnz / max(n, 1)) * 12
             rows = 1 << 15 if self.structure is not None else int(BLOCK_BYTES // per_row)
+            rows = max(rows, 256)
         else:
             rows = BLOCK_BYTES // max(1, self.n_features * self.X.dtype.itemsize)
-        rows = int(min(max(rows, 256), 1 << 16))
-        return [(s, min(n, s + rows)) for s in range(0, n, rows)] or [(0, 0)]
+            rows = max(rows, MIN_BLOCK_ROWS)
+        n_blocks = math.ceil(n / min(rows, MAX_BLOCK_ROWS))
+        if self._parallel:
+            # Equal shares for the threads (a pass waits for the slowest one).
+            n_blocks = math.ceil(max(n_blocks, self.n_threads) / self.n_threads) * self.n_threads
+        n_blocks = max(1, min(n_blocks, n))
+        edges = np.linspace(0, n, n_blocks + 1).round().astype(int).tolist()
+        return list(zip(edges[:-1], edges[1:], strict=True))
 
     @property
     def blocks(self):
         return self._bounds
 
-    def _buffer(self, shape):
-        """A scratch array of ``shape`` owned by the calling thread (reused across blocks)."""
+    def _workspace(self) -> Workspace:
+        """The calling thread's :class:`~skglm_fisher.glm._gram.Workspace` (reused across
+        blocks)."""
         local = self.__dict__.setdefault("_local", threading.local())
-        buffer = getattr(local, "buffer", None)
-        if buffer is None or buffer.shape != shape:
-            buffer = local.buffer = np.empty(shape)
-        return buffer
+        workspace = getattr(local, "workspace", None)
+        if workspace is None:
+            workspace = local.workspace = Workspace()
+        return workspace
 
     def with_rows(self, y=None, offset=None, sample_weight=None):
         """A view of the same ``X`` (and its one-hot structure) with other per-row vectors."""
@@ -250,7 +264,7 @@ class LocalDesign:
     def finish_gram(self, part, intercept: bool):
         if self.structure is not None:
             return self.structure.assemble(part, intercept=intercept)
-        return part
+        return np.ascontiguousarray(part)
 
     def row_totals(self, family) -> tuple[int, float]:
         """``(rows of positive weight, sum of the weights)`` of validated rows."""
@@ -268,17 +282,28 @@ class LocalDesign:
         return [None if v is None else v[start:stop] for v in self.rows]
 
     def _run(self, fn, bounds, args):
+        """The sum of ``fn`` over ``bounds``, added in place into the first block's result (a
+        kernel returns new arrays; scalars and tuples-free sums such as float arrays and
+        :class:`~skglm_fisher.glm._passes.PassSums` support ``+=``)."""
         # Kernels check their sums for finiteness; overflow inside them is expected and handled.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            parts = (fn(_Block(self, s, e), *self._slices(s, e), *args) for s, e in bounds)
-            return reduce(add, parts)
+            total = None
+            for s, e in bounds:
+                part = fn(_Block(self, s, e), *self._slices(s, e), *args)
+                if total is None:
+                    total = part
+                else:
+                    total += part
+            return total
 
     def map_reduce(self, fn, *args):
-        """``sum(fn(block, y_block, offset_block, weight_block, *args) for each block)``."""
+        """``sum(fn(block, y_block, offset_block, weight_block, *args) for each block)``.
+
+        Threads take equal runs of consecutive blocks, so the sum is the same from one call to
+        the next."""
         bounds = self._bounds
-        size = self.X.nnz if sp.issparse(self.X) else self.n_samples * self.n_features
         threads = min(self.n_threads, len(bounds))
-        if threads <= 1 or size < PARALLEL_MIN_ELEMENTS:
+        if threads <= 1 or not self._parallel:
             with single_threaded_blas():
                 return self._run(fn, bounds, args)
         groups = [list(g) for g in np.array_split(np.arange(len(bounds)), threads)]

@@ -2,8 +2,10 @@
 
 This product is the whole cost of a Fisher scoring iteration (n·p² flops against n·p for the
 mat-vecs). It is accumulated chunk by chunk into one p×p array so that no n×p scaled copy of ``X``
-ever exists; each chunk is a BLAS ``syrk``-class product (numpy dispatches ``A.T @ A`` to it).
-The same chunk sum is what a distributed array reduces across its blocks.
+ever exists. For dense chunks, :func:`dense_block_gram` computes it as one symmetric rank-k update
+(BLAS ``syrk``: half the flops of a general product) of the scaled rows, which carry an intercept
+column and the score as extra columns, so one product gives the Gram, its intercept border and
+``Xᵀ score``. The same chunk sum is what a distributed array reduces across its blocks.
 
 Conventions: the intercept, when requested, is the *first* row and column of the result.
 """
@@ -13,7 +15,14 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["weighted_gram", "one_hot_structure", "OneHotStructure", "DEFAULT_CHUNK_BYTES"]
+__all__ = [
+    "DEFAULT_CHUNK_BYTES",
+    "OneHotStructure",
+    "Workspace",
+    "dense_block_gram",
+    "one_hot_structure",
+    "weighted_gram",
+]
 
 #: Bytes of a scaled row chunk; small enough to stay in cache-friendly territory and add
 #: negligible memory, large enough that BLAS runs at full speed.
@@ -22,6 +31,125 @@ DEFAULT_CHUNK_BYTES = 1 << 23
 
 def _chunk_rows(n_rows: int, n_cols: int, itemsize: int, chunk_bytes: int) -> int:
     return int(max(1, min(n_rows, chunk_bytes // max(1, n_cols * itemsize))))
+
+
+# --------------------------------------------------------------------------------------------
+# Dense row blocks
+# --------------------------------------------------------------------------------------------
+class Workspace:
+    """A scratch array reused across row blocks (grown when a larger one is asked for).
+
+    Not thread-safe: give each thread its own.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> workspace = Workspace()
+    >>> a = workspace.array((3, 4), np.float64)
+    >>> b = workspace.array((2, 4), np.float64)
+    >>> np.shares_memory(a, b), b.flags.c_contiguous
+    (True, True)
+    """
+
+    def __init__(self):
+        self._flat = None
+
+    def array(self, shape, dtype) -> np.ndarray:
+        """A C-contiguous array of ``shape`` and ``dtype`` (contents undefined)."""
+        size = int(np.prod(shape))
+        flat = self._flat
+        if flat is None or flat.dtype != dtype or flat.size < size:
+            flat = self._flat = np.empty(size, dtype=dtype)
+        return flat[:size].reshape(shape)
+
+
+def dense_block_gram(X, weights, *, intercept=False, score=None, workspace=None):
+    """``([1, X]ᵀ diag(w) [1, X], Xᵀ score)`` of a dense row block from one symmetric product.
+
+    The rows are scaled into ``B = [sqrt(w), sqrt(w) ⊙ X, score / sqrt(w)]`` (row-major, in
+    ``workspace`` when given; the first column only with ``intercept``, the last only with
+    ``score``) and ``BᵀB`` is one BLAS ``syrk`` (numpy dispatches the product of an array with
+    its own transpose to it). Its leading block is the Gram with its intercept border and its
+    last row holds ``Xᵀ score``, so the block is read once for all of them. Rows with negative
+    weights go into a second update that is subtracted (observed information of non-canonical
+    links).
+
+    Parameters
+    ----------
+    X : ndarray of shape (rows, p)
+        Dense float32 or float64 rows; the Gram is computed in that precision.
+    weights : ndarray of shape (rows,)
+    intercept : bool, default=False
+        Border the Gram with a column of ones (first).
+    score : ndarray of shape (rows,), optional
+        Also return ``Xᵀ score`` in float64. It comes from the same product when ``X`` is
+        float64, every weight is non-negative and ``weights > 0`` wherever ``score != 0`` (true
+        for Fisher weights and the score: both vanish with ``dmu/deta``); otherwise from a
+        separate product.
+    workspace : Workspace, optional
+        Holds ``B`` (else a temporary array is allocated).
+
+    Returns
+    -------
+    gram : ndarray of shape (q, q)
+        ``q = p + intercept``; a new array (possibly a view of a larger new one).
+    gradient : ndarray of shape (p,) or None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0, 2.0], [3.0, 4.0], [0.5, -1.0]])
+    >>> w, r = np.array([1.0, 2.0, 0.5]), np.array([0.3, -0.2, 1.0])
+    >>> gram, gradient = dense_block_gram(X, w, intercept=True, score=r)
+    >>> ones = np.column_stack([np.ones(3), X])
+    >>> np.allclose(gram, ones.T @ (w[:, None] * ones)), np.allclose(gradient, X.T @ r)
+    (True, True)
+    """
+    X = np.asarray(X)
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    rows, p = X.shape
+    weights = np.asarray(weights, dtype=np.float64)
+    lead = int(bool(intercept))
+    q = lead + p
+    negative = weights < 0
+    n_negative = int(np.count_nonzero(negative))
+    fused = score is not None and X.dtype == np.float64 and not n_negative
+    width = q + fused
+    buffer = (workspace or Workspace()).array((rows, width), X.dtype)
+    if n_negative:
+        # Non-negative rows first, so that each sign is a contiguous run of rows.
+        order = np.argsort(negative, kind="stable")
+        X, weights = X[order], weights[order]
+    if fused:
+        score = np.asarray(score, dtype=np.float64)
+    root = np.sqrt(np.abs(weights))
+    if lead:
+        buffer[:, 0] = root
+    np.multiply(X, root.astype(X.dtype, copy=False)[:, None], out=buffer[:, lead:q])
+    if fused:
+        vanishing = root == 0
+        fused = not np.any(score[vanishing])
+        if fused:
+            column = buffer[:, q]
+            with np.errstate(over="ignore"):  # an overflow sends the score to its own product
+                np.divide(score, root, out=column, where=~vanishing)
+            column[vanishing] = 0.0
+            fused = bool(np.all(np.isfinite(column)))
+        if not fused:
+            buffer = buffer[:, :q]
+    kept = rows - n_negative
+    positive = buffer[:kept]
+    product = positive.T @ positive
+    if n_negative:
+        product -= buffer[kept:].T @ buffer[kept:]
+    if fused:
+        return product[:q, :q], product[q, lead:q]
+    if score is None:
+        return product, None
+    score = np.asarray(score, dtype=np.float64)
+    gradient = (score[order] if n_negative else score) @ X
+    return product, np.asarray(gradient, dtype=np.float64)
 
 
 def weighted_gram(
@@ -88,13 +216,13 @@ def weighted_gram(
         if intercept:
             gram[0, 1:] = X.T @ weights
     else:
-        rows = _chunk_rows(n, p, np.dtype(dtype).itemsize, chunk_bytes)
-        root = np.sqrt(weights)
+        rows = _chunk_rows(n, p + offset, np.dtype(dtype).itemsize, chunk_bytes)
+        workspace = Workspace()
         for start in range(0, n, rows):
-            scaled = X[start : start + rows] * root[start : start + rows, None]
-            core += scaled.T @ scaled
-        if intercept:
-            gram[0, 1:] = weights @ X
+            chunk = np.asarray(X[start : start + rows], dtype=dtype)
+            gram += dense_block_gram(chunk, weights[start : start + rows], intercept=intercept,
+                                     workspace=workspace)[0]  # fmt: skip
+        return gram
     if intercept:
         gram[1:, 0] = gram[0, 1:]
         gram[0, 0] = weights.sum()

@@ -71,6 +71,33 @@ class PassSums:
             meat=both(self.meat, other.meat),
         )
 
+    def __iadd__(self, other: PassSums) -> PassSums:
+        """Add ``other`` into this sum, updating its arrays in place (a pass over wide blocks
+        would otherwise allocate a p×p array per block)."""
+
+        def both(a, b):
+            if a is None or b is None:
+                return None
+            if isinstance(a, np.ndarray) and a.shape == np.shape(b):
+                a += b
+                return a
+            return a + b
+
+        self.deviance += other.deviance
+        self.n_invalid += other.n_invalid
+        self.pearson = both(self.pearson, other.pearson)
+        self.gradient = both(self.gradient, other.gradient)
+        self.gram = both(self.gram, other.gram)
+        if self.rfactor is None:
+            self.rfactor = other.rfactor
+        elif other.rfactor is not None:
+            self.rfactor = stack_r(self.rfactor, other.rfactor)
+        self.log_likelihood = both(self.log_likelihood, other.log_likelihood)
+        self.n_boundary += other.n_boundary
+        self.n_positive += other.n_positive
+        self.meat = both(self.meat, other.meat)
+        return self
+
     @property
     def valid(self) -> bool:
         return self.n_invalid == 0 and bool(np.isfinite(self.deviance))
@@ -131,15 +158,7 @@ def iteration_pass(block, y, offset, sample_weight, coef, spec: IterationSpec) -
         out.rfactor = block_rfactor(block, terms.fisher, terms.working_residual, intercept)
         return out
     weights = terms.observed if kind == "observed" else terms.fisher
-    if block.fused and kind == "fisher":
-        gradient, out.gram = block.score_and_gram(score, weights, intercept)
-    else:
-        border = None
-        if intercept:
-            gradient, border = block.rmatvec_pair(score, weights)
-        else:
-            gradient = block.rmatvec(score)
-        out.gram = block.gram(weights, intercept, border)
+    gradient, out.gram = block.score_and_gram(score, weights, intercept)
     out.gradient = np.concatenate([[score.sum()], gradient]) if intercept else gradient
     return out
 
