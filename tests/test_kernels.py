@@ -6,8 +6,14 @@ import tracemalloc
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from skglm_fisher import glm
+from skglm_fisher.glm._blas import (
+    MULTITHREADED_MIN_ORDER,
+    blas_for_factorisation,
+    single_threaded_blas,
+)
 from skglm_fisher.glm._design import MIN_BLOCK_ROWS, LocalDesign
 from skglm_fisher.glm._gram import Workspace, dense_block_gram, weighted_gram
 from skglm_fisher.glm._passes import (
@@ -332,3 +338,23 @@ def test_a_wide_pass_makes_no_copy_of_x():
     rows = max(len(range(*b)) for b in design.blocks)
     bound = 2 * (rows * (p + 2) * 8 + 3 * (p + 2) ** 2 * 8) + 1_000_000
     assert peak < bound < X.nbytes / 2
+
+
+# ----------------------------------------------------------------------------------------------
+# BLAS threads for factorisations
+# ----------------------------------------------------------------------------------------------
+def _blas_threads():
+    return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+
+def test_factorisations_hold_blas_to_one_thread_below_the_threshold_only():
+    with threadpool_limits(2, "blas"):
+        with blas_for_factorisation(MULTITHREADED_MIN_ORDER - 1):
+            assert set(_blas_threads()) == {1}
+        assert set(_blas_threads()) == {2}
+        with blas_for_factorisation(MULTITHREADED_MIN_ORDER):
+            assert set(_blas_threads()) == {2}
+        # A large factorisation inside a pass's limit keeps the pass's single thread.
+        with single_threaded_blas(), blas_for_factorisation(MULTITHREADED_MIN_ORDER):
+            assert set(_blas_threads()) == {1}
+        assert set(_blas_threads()) == {2}
