@@ -21,8 +21,9 @@ How a local pass is run (measured on two cores, see ``benchmarks/bench_glm.py``)
   numpy does on one core (1.75× for a 1e6×50 pass). One-hot designs run serially, since
   ``np.bincount`` holds the GIL for most of its work.
 - Blocks hold :data:`BLOCK_BYTES` of ``X`` but at least :data:`MIN_BLOCK_ROWS` rows: the cost
-  of a ``syrk`` per row falls until about 2,000 rows (at p = 1,500, 512-row blocks cost 15% more
-  per row than 2,048-row ones), and every block also writes a p×p product.
+  of a one-thread ``syrk`` per row falls until about 2,000 rows (at p = 1,500, 256-row blocks
+  cost 30% more per row than 2,048-row ones, 512-row blocks 11%), and every block also writes a
+  p×p product. Blocks are then evened out so that each thread gets the same number.
 - Each thread adds its blocks' sums in place (``+=``), so a pass allocates one p×p total per
   thread, not one per block.
 """
@@ -282,9 +283,9 @@ class LocalDesign:
         return [None if v is None else v[start:stop] for v in self.rows]
 
     def _run(self, fn, bounds, args):
-        """The sum of ``fn`` over ``bounds``, added in place into the first block's result (a
-        kernel returns new arrays; scalars and tuples-free sums such as float arrays and
-        :class:`~skglm_fisher.glm._passes.PassSums` support ``+=``)."""
+        """The sum of ``fn`` over ``bounds``, added into the first block's result with ``+=``
+        (in place for float arrays and :class:`~skglm_fisher.glm._passes.PassSums`; a kernel
+        returns new objects, never views of data it does not own)."""
         # Kernels check their sums for finiteness; overflow inside them is expected and handled.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             total = None
