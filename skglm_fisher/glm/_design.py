@@ -118,18 +118,11 @@ class _Block:
         return np.asarray(values @ self.X, dtype=np.float64)
 
     def score_and_gram(self, score, weights, intercept: bool):
-        """``(X_blockᵀ score, gram part)``; see :meth:`gram` for the part.
-
-        Dense float64 blocks read ``X`` once for both (:func:`dense_block_gram`: the score is a
-        column of the symmetric product); other blocks add one mat-vec.
-        """
-        if self._dense and self.X.dtype == np.float64:
+        """``(X_blockᵀ score, gram part)``; see :meth:`gram` for the part."""
+        if self._dense:
             gram, gradient = dense_block_gram(self.X, weights, intercept=intercept, score=score,
                                               workspace=self.design._workspace())  # fmt: skip
             return gradient, gram
-        if intercept and self._dense:
-            both = np.asarray(np.stack([score, weights]) @ self.X, dtype=np.float64)
-            return both[0], self.gram(weights, intercept, border=both[1])
         return self.rmatvec(score), self.gram(weights, intercept)
 
     def plain_gram(self, scale):
@@ -145,30 +138,24 @@ class _Block:
         gram *= scale
         return gram
 
-    def gram(self, weights, intercept: bool, border=None):
+    def gram(self, weights, intercept: bool):
         """Summable part of ``[1, X]ᵀ diag(weights) [1, X]``; :meth:`LocalDesign.finish_gram`
-        turns a sum of parts into the matrix. Negative weights are allowed. ``border`` is
-        ``X_blockᵀ weights`` if already known (float32 blocks use it to keep the border in
-        float64 while the rest of their Gram is a float32 product)."""
+        turns a sum of parts into the matrix. Negative weights are allowed. Dense float32
+        blocks compute ``Xᵀ diag(w) X`` in float32 and the rest in float64."""
         structure = self.design.structure
         if structure is not None:
             codes = structure.codes[:, self.start : self.stop]
             return structure.gram_pieces(codes, self.other, weights)
         X = self.X
-        if not sp.issparse(X) and X.dtype == np.float64:
+        if self._dense:
             return dense_block_gram(X, weights, intercept=intercept,
                                     workspace=self.design._workspace())[0]  # fmt: skip
         p = X.shape[1]
         q = p + intercept
         gram = np.empty((q, q))
-        core = gram[intercept:, intercept:]
-        if sp.issparse(X):
-            core[...] = (X.T @ X.multiply(weights[:, None]).tocsr()).toarray()
-        else:
-            core[...] = dense_block_gram(X, weights, workspace=self.design._workspace())[0]
+        gram[intercept:, intercept:] = (X.T @ X.multiply(weights[:, None]).tocsr()).toarray()
         if intercept:
-            if border is None:
-                border = np.asarray(X.T @ weights, dtype=np.float64).ravel()
+            border = np.asarray(X.T @ weights, dtype=np.float64).ravel()
             gram[0, 1:] = border
             gram[1:, 0] = border
             gram[0, 0] = weights.sum()
