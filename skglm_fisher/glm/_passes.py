@@ -17,6 +17,7 @@ intercept *first* when there is one. The per-row quantities come from
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +37,8 @@ __all__ = [
 
 @dataclass
 class PassSums:
-    """Sums over rows of one pass; ``+`` adds two blocks' sums (None means not computed)."""
+    """Sums over rows of one pass; ``+`` adds two blocks' sums, ``+=`` into the left one's
+    arrays (None means not computed)."""
 
     deviance: float = 0.0
     n_invalid: int = 0
@@ -50,26 +52,9 @@ class PassSums:
     meat: object | None = None
 
     def __add__(self, other: PassSums) -> PassSums:
-        def both(a, b):
-            return None if a is None or b is None else a + b
-
-        rfactor = self.rfactor
-        if rfactor is None:
-            rfactor = other.rfactor
-        elif other.rfactor is not None:
-            rfactor = stack_r(rfactor, other.rfactor)
-        return PassSums(
-            deviance=self.deviance + other.deviance,
-            n_invalid=self.n_invalid + other.n_invalid,
-            pearson=both(self.pearson, other.pearson),
-            gradient=both(self.gradient, other.gradient),
-            gram=both(self.gram, other.gram),
-            rfactor=rfactor,
-            log_likelihood=both(self.log_likelihood, other.log_likelihood),
-            n_boundary=self.n_boundary + other.n_boundary,
-            n_positive=self.n_positive + other.n_positive,
-            meat=both(self.meat, other.meat),
-        )
+        total = copy.deepcopy(self)
+        total += other
+        return total
 
     def __iadd__(self, other: PassSums) -> PassSums:
         """Add ``other`` into this sum, updating its arrays in place (a pass over wide blocks
