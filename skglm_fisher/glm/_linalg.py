@@ -33,7 +33,7 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg import lapack
 
-from skglm_fisher.glm._blas import single_threaded_blas
+from skglm_fisher.glm._blas import blas_for_factorisation
 
 __all__ = [
     "ALIAS_TOL",
@@ -58,12 +58,15 @@ COVARIANCE_MAX_CONDITION = 1e4
 
 
 def _one_blas_thread(fn):
-    """Run ``fn`` with BLAS on one thread: these are small p×p problems (see ``_blas``)."""
+    """Run ``fn`` with the BLAS threading of its matrix's order (one thread for the usual small
+    p×p problems, see :func:`~skglm_fisher.glm._blas.blas_for_factorisation`); the order is
+    read off the first argument (a factor, or a matrix whose columns are the coefficients)."""
 
     @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        with single_threaded_blas():
-            return fn(*args, **kwargs)
+    def wrapper(first, *args, **kwargs):
+        order = first.r.shape[0] if hasattr(first, "r") else np.shape(first)[-1]
+        with blas_for_factorisation(order):
+            return fn(first, *args, **kwargs)
 
     return wrapper
 
@@ -131,9 +134,11 @@ class InformationFactor:
         out = np.full(self.keep.shape[0], np.nan)
         k = self.r.shape[0]
         if k:
-            # diag((RᵀR)⁻¹) = row norms² of R⁻¹.
-            r_inverse = scipy.linalg.solve_triangular(self.r, np.eye(k), lower=False,
-                                                      check_finite=False)  # fmt: skip
+            # diag((RᵀR)⁻¹) = row norms² of R⁻¹ (dtrtri: 2.5 times faster than a triangular
+            # solve against the identity at 1,500 columns, measured).
+            r_inverse, info = lapack.dtrtri(self.r, lower=0)
+            if info != 0:  # pragma: no cover - r comes from a successful factorisation
+                raise np.linalg.LinAlgError(f"dtrtri failed with info={info}.")
             out[self.keep] = self.scale[self.keep] * np.sqrt(
                 dispersion * np.einsum("ij,ij->i", r_inverse, r_inverse)
             )
