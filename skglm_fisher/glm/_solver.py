@@ -566,20 +566,14 @@ class IRLSSolver:
         pb = self.problem
         kind = pb.information_kind if information is True else information or None
         reuse = kind == "fisher" and pb.constant_information and self._constant_gram is not None
-        spec = IterationSpec(pb.family, pb.fit_intercept, None if reuse else kind)
+        # Constant Fisher weights: once the information is known, a pass needs only the score.
+        spec = IterationSpec(pb.family, pb.fit_intercept, "score" if reuse else kind)
         sums = pb.design.map_reduce(iteration_pass, coef, spec)
         if reuse and sums.valid:
-            sums.gradient = self._gradient_only(coef, sums)
             sums.gram = self._constant_gram
         elif kind == "fisher" and pb.constant_information and sums.valid:
             self._constant_gram = sums.gram
         return sums
-
-    def _gradient_only(self, coef, sums):
-        """The score at ``coef`` when the information is known (constant Fisher weights)."""
-        pb = self.problem
-        spec = IterationSpec(pb.family, pb.fit_intercept, "score")
-        return pb.design.map_reduce(iteration_pass, coef, spec).gradient
 
     def _cholesky(self, gram, keep):
         pb = self.problem
