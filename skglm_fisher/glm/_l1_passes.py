@@ -17,10 +17,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from skglm_fisher.glm._families import ExponentialFamily
-from skglm_fisher.glm._passes import PassSums, StatisticsSpec, linear_predictor
+from skglm_fisher.glm._passes import PassSums, linear_predictor
 from skglm_fisher.glm._row_terms import RowTerms
 
-__all__ = ["WorkingSetSpec", "column_gram", "statistics_and_score_pass", "working_set_pass"]
+__all__ = ["WorkingSetSpec", "column_gram", "working_set_pass"]
 
 
 @dataclass(frozen=True)
@@ -59,29 +59,6 @@ def working_set_pass(block, y, offset, sample_weight, coef, spec: WorkingSetSpec
         gradient=np.concatenate([[score.sum()], gradient]) if intercept else gradient,
         gram=column_gram(block.X, weights, spec.columns, intercept),
     )
-
-
-def statistics_and_score_pass(block, y, offset, sample_weight, coef,
-                              spec: StatisticsSpec) -> PassSums:  # fmt: skip
-    """:func:`~skglm_fisher.glm._passes.statistics_pass` (without the meat or the ``R`` factor)
-    plus the score of every coefficient: what the returned coefficients of an L1 fit report,
-    and what checks their KKT conditions, in one pass."""
-    intercept = spec.fit_intercept
-    terms = RowTerms(spec.family, y, linear_predictor(block, offset, coef, intercept),
-                     sample_weight)  # fmt: skip
-    if terms.n_invalid:
-        return PassSums(deviance=np.inf, n_invalid=terms.n_invalid)
-    out = PassSums(deviance=terms.deviance, pearson=terms.pearson)
-    if spec.log_likelihood_dispersion is not None:
-        out.log_likelihood = terms.log_likelihood(spec.log_likelihood_dispersion)
-    if spec.boundary:
-        out.n_boundary, out.n_positive = terms.boundary_counts()
-    score = terms.score
-    gradient = block.rmatvec(score)
-    out.gradient = np.concatenate([[score.sum()], gradient]) if intercept else gradient
-    if spec.information == "fisher":
-        out.gram = block.gram(terms.fisher, intercept)
-    return out
 
 
 def column_gram(X, weights, columns, intercept: bool) -> np.ndarray:

@@ -73,11 +73,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skglm_fisher.glm._blas import single_threaded_blas
 from skglm_fisher.glm._coordinate_descent import kkt_violations, solve_penalized_quadratic
-from skglm_fisher.glm._l1_passes import (
-    WorkingSetSpec,
-    statistics_and_score_pass,
-    working_set_pass,
-)
+from skglm_fisher.glm._l1_passes import WorkingSetSpec, working_set_pass
 from skglm_fisher.glm._linalg import InformationFactor
 from skglm_fisher.glm._passes import IterationSpec, StatisticsSpec, iteration_pass, statistics_pass
 from skglm_fisher.glm._solver import IRLSResult, IRLSSolver, IRLSState
@@ -225,11 +221,12 @@ class L1IRLSSolver(IRLSSolver):
         pb, st = self.problem, self.state
         known = self._constant_gram is not None
         spec = StatisticsSpec(pb.family, pb.fit_intercept, pb.log_likelihood_dispersion,
-                              boundary=True, information=None if known else "fisher")  # fmt: skip
+                              boundary=True, score=True,
+                              information=None if known else "fisher")  # fmt: skip
         sums = None
         if st.converged and np.any(st.step):
             coef = st.coef + pb.learning_rate * st.step
-            trial = pb.design.map_reduce(statistics_and_score_pass, coef, spec)
+            trial = pb.design.map_reduce(statistics_pass, coef, spec)
             if trial.valid and self._objective(coef, trial.deviance) <= self._allowed(
                 st.objective
             ):

@@ -200,6 +200,9 @@ class StatisticsSpec:
         Count rows whose fitted mean is at the boundary of its range (binary families).
     meat : bool
         The sandwich's meat ``Σ r_i² x_i x_iᵀ``.
+    score : bool
+        The score of every coefficient (what checks an L1 fit's optimality conditions at the
+        returned coefficients, in the same pass).
     information : {None, 'fisher', 'qr'}
         The Fisher information, or the ``R`` of ``sqrt(w) ⊙ [1, X]``.
     """
@@ -209,6 +212,7 @@ class StatisticsSpec:
     log_likelihood_dispersion: float | None = None
     boundary: bool = False
     meat: bool = False
+    score: bool = False
     information: str | None = None
 
 
@@ -224,9 +228,13 @@ def statistics_pass(block, y, offset, sample_weight, coef, spec: StatisticsSpec)
         out.log_likelihood = terms.log_likelihood(spec.log_likelihood_dispersion)
     if spec.boundary:
         out.n_boundary, out.n_positive = terms.boundary_counts()
-    if spec.meat:
+    if spec.meat or spec.score:
         score = terms.score
+    if spec.meat:
         out.meat = block.gram(score * score, intercept)
+    if spec.score:
+        gradient = block.rmatvec(score)
+        out.gradient = np.concatenate([[score.sum()], gradient]) if intercept else gradient
     if spec.information == "fisher":
         out.gram = block.gram(terms.fisher, intercept)
     elif spec.information == "qr":
