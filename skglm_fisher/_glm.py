@@ -17,20 +17,22 @@ from skglm_fisher._glm_inputs import (
     FitData,
     check_offset,
     family_from_params,
-    ridge_penalty,
     split_offset_column,
     validate_fit_data,
     validate_predict_data,
 )
-from skglm_fisher._glm_results import GLMResultsMixin, _check_level
-from skglm_fisher._inference import glm_statistics
-from skglm_fisher._persistence import (
-    FittedStateError,
-    VersionStampMixin,
-    check_fitted_array,
-    check_fitted_count,
-    fitted_attributes_present,
+from skglm_fisher._glm_problem import (
+    attach_result,
+    check_fitted_glm,
+    make_problem,
+    make_solver,
+    penalty_factor,
+    selects,
+    stream_key,
+    stream_totals,
 )
+from skglm_fisher._glm_results import GLMResultsMixin, _check_level
+from skglm_fisher._persistence import VersionStampMixin
 from skglm_fisher._sklearn_compat import (
     Interval,
     StrOptions,
@@ -40,36 +42,19 @@ from skglm_fisher._sklearn_compat import (
 from skglm_fisher.exceptions import MissingOffsetWarning
 from skglm_fisher.glm._design import is_dask_array, make_design
 from skglm_fisher.glm._families import ExponentialFamily
-from skglm_fisher.glm._l1_solver import L1IRLSSolver
 from skglm_fisher.glm._links import Link
-from skglm_fisher.glm._path import check_penalty_factor
-from skglm_fisher.glm._recursive import (
-    NullModelStream,
-    StreamTotals,
-    recursive_update,
-    start_null_stream,
-)
-from skglm_fisher.glm._solver import IRLSProblem, IRLSSolver, L1Penalty
+from skglm_fisher.glm._recursive import recursive_update, start_null_stream
 from skglm_fisher.glm._start import null_model_deviance
 
 __all__ = ["FisherScoringGLM"]
 
-#: What a fitted model holds (checked on loading and before each partial_fit).
-_FITTED_ATTRIBUTES = (
-    "coef_", "intercept_", "n_iter_", "converged_", "deviance_", "null_deviance_",
-    "pearson_chi2_", "dispersion_", "covariance_matrix_", "std_errors_", "llf_", "information_",
-    "aliased_", "rank_", "df_resid_", "n_obs_", "sum_sample_weight_", "use_t_", "_meat_",
-    "_null_stream_", "_stream_key_", "_fitted_offset_", "response_name_", "n_features_in_",
-)  # fmt: skip
-
-
 def _without_l1(estimator) -> bool:
     """Whether ``partial_fit`` is available: not with an L1 penalty (``l1_ratio > 0``)."""
     try:
-        selects = estimator._selects()
+        selection = selects(estimator)
     except TypeError:  # invalid parameters: partial_fit's validation reports them
         return True
-    if selects:
+    if selection:
         raise AttributeError(
             "partial_fit supports the ridge penalty only (l1_ratio=0 or alpha=0): the recursion "
             "carries earlier batches by their quadratic model, which the selection of an L1 "
@@ -334,18 +319,16 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
             if self.warm_start and getattr(self, "coef_", None) is not None:
                 previous = self._coefficients()
                 coef0 = previous if previous.shape == (q,) else None
-            pf = self._penalty_factor()
-            problem = self._problem(data, family, self._penalty(data.sum_weights, pf),
-                                    l1=self._l1_penalty(data.sum_weights, pf))  # fmt: skip
-            solver = IRLSSolver(problem) if problem.l1 is None else L1IRLSSolver(problem)
+            problem = make_problem(self, data, family, data.sum_weights, penalty_factor(self))
+            solver = make_solver(problem)
             result = solver.solve(coef0)
-            self._attach(result, family, data, solver)
+            attach_result(self, result, family, data, solver)
             has_offset = offset is not None
             self._null_stream_ = start_null_stream(result, family, self.fit_intercept,
                                                    has_offset).to_array()  # fmt: skip
             self._fitted_offset_ = has_offset and not _all_zero(offset)
             self.response_name_ = _response_name(y)
-            self._stream_key_ = self._stream_key(family)
+            self._stream_key_ = stream_key(self, family)
         return self
 
     @available_if(_without_l1)
@@ -404,154 +387,28 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
             return self.fit(X, y, sample_weight, offset)
         with unchanged_on_error(self):
             family = self._get_family()
-            if self._stream_key(family) != self._stream_key_:
+            if stream_key(self, family) != self._stream_key_:
                 raise ValueError(
                     "The parameters of the model must not change between partial_fit calls "
-                    f"(the stream has {self._stream_key_}; now {self._stream_key(family)}); "
+                    f"(the stream has {self._stream_key_}; now {stream_key(self, family)}); "
                     "call fit to start a new model."
                 )
             X, offset = split_offset_column(X, offset, self.offset_column)
             data = validate_fit_data(self, X, y, sample_weight, offset, False, family)
             total = FitData(data.design, self.n_obs_ + data.n_obs,
                             self.sum_sample_weight_ + data.sum_weights, data.dtype)  # fmt: skip
-            pf = self._penalty_factor()
-            seen = self._penalty(self.sum_sample_weight_, pf)
-            totals = StreamTotals(
-                coef=self._coefficients(), information=self.information_ - np.diag(seen),
-                penalty=seen, deviance=self.deviance_, pearson=self.pearson_chi2_,
-                log_likelihood=self.llf_, meat=self._meat_,
-                null=NullModelStream.from_array(self._null_stream_), n_iter=self.n_iter_,
-            )  # fmt: skip
-            problem = self._problem(data, family, self._penalty(total.sum_weights, pf),
-                                    null_model=False)  # fmt: skip
-            result, null = recursive_update(problem, totals)
-            self._attach(result, family, total, None)
+            pf = penalty_factor(self)
+            problem = make_problem(self, data, family, total.sum_weights, pf, stream=True)
+            result, null = recursive_update(problem, stream_totals(self, pf))
+            attach_result(self, result, family, total, None)
             self._null_stream_ = null.to_array()
             self._fitted_offset_ |= offset is not None and not _all_zero(offset)
         return self
 
-    def _problem(self, data, family, penalty, null_model=True, l1=None):
-        known = self._known_dispersion(family)
-        return IRLSProblem(
-            design=data.design, family=family, penalty=penalty,
-            fit_intercept=self.fit_intercept, solver=self.solver, tol=self.tol,
-            max_iter=self.max_iter, learning_rate=self.learning_rate, verbose=self.verbose,
-            robust=self.cov_type != "nonrobust" and l1 is None,
-            log_likelihood_dispersion=known, null_model=null_model, l1=l1,
-        )  # fmt: skip
-
-    def _selects(self) -> bool:
-        """Whether the penalty has an L1 term (which may set coefficients to zero)."""
-        return self.alpha > 0 and self.l1_ratio > 0
-
-    def _penalty(self, sum_weights, pf) -> np.ndarray:
-        """``P``: ``alpha · (1 - l1_ratio) · Σs · pf²`` per coefficient, 0 for the intercept."""
-        return ridge_penalty(self.alpha * (1.0 - self.l1_ratio), pf, len(pf), sum_weights,
-                             self.fit_intercept)  # fmt: skip
-
-    def _l1_penalty(self, sum_weights, pf) -> L1Penalty | None:
-        """``alpha · l1_ratio · Σs · pf`` per coefficient (0 for the intercept), or None when
-        the penalty has no L1 term."""
-        weights = self.alpha * self.l1_ratio * sum_weights * pf
-        if not np.any(weights > 0):
-            return None
-        return L1Penalty(np.concatenate([[0.0], weights]) if self.fit_intercept else weights)
-
-    def _penalty_factor(self) -> np.ndarray:
-        """``pf`` validated against ``n_features_in_`` (ones by default)."""
-        if self.l2_penalty_factor is None:
-            return check_penalty_factor(self.penalty_factor, self.n_features_in_)
-        if self.penalty_factor is not None:
-            raise ValueError(
-                "penalty_factor and its deprecated alias l2_penalty_factor are both set; pass "
-                "penalty_factor only."
-            )
-        warnings.warn(
-            "l2_penalty_factor is deprecated: use penalty_factor (it multiplies the L1 term of "
-            "the penalty as well).",
-            FutureWarning,
-            stacklevel=3,
-        )
-        return check_penalty_factor(self.l2_penalty_factor, self.n_features_in_,
-                                    name="l2_penalty_factor")  # fmt: skip
-
-    def _stream_key(self, family) -> str:
-        """The parameters a stream's accumulated state depends on."""
-        pf = self.penalty_factor if self.l2_penalty_factor is None else self.l2_penalty_factor
-        pf = None if pf is None else np.asarray(pf, dtype=float).tolist()
-        return (f"family={family!r}, fit_intercept={self.fit_intercept}, alpha={self.alpha}, "
-                f"l1_ratio={self.l1_ratio}, penalty_factor={pf}, cov_type={self.cov_type}, "
-                f"dispersion={self.dispersion}")  # fmt: skip
-
-    def _known_dispersion(self, family):
-        """The dispersion when it does not depend on the fit (else None)."""
-        if self.dispersion is None:
-            return None if family.has_free_dispersion else 1.0
-        return None if isinstance(self.dispersion, str) else float(self.dispersion)
-
-    def _attach(self, result, family, data, solver):
-        """Set the coefficients and every statistic from the solver's result."""
-        selection = solver is not None and solver.problem.l1 is not None
-        statistics = glm_statistics(
-            family, result, dispersion_rule=self.dispersion,
-            cov_type="nonrobust" if selection else self.cov_type, n_obs=data.n_obs,
-            log_likelihood_at=lambda phi: solver.log_likelihood(result.coef, phi),
-        )  # fmt: skip
-        self._selection_ = selection
-        coef = result.coef
-        self.intercept_ = float(coef[0]) if self.fit_intercept else 0.0
-        self.coef_ = np.array(coef[1:] if self.fit_intercept else coef, dtype=data.dtype)
-        self.n_iter_ = int(result.n_iter)
-        self.converged_ = bool(result.converged)
-        self.deviance_ = float(result.deviance)
-        self.null_deviance_ = float(result.null_deviance)
-        self.pearson_chi2_ = float(result.pearson)
-        self.dispersion_ = statistics.dispersion
-        self.covariance_matrix_ = statistics.covariance
-        self.std_errors_ = statistics.std_errors
-        self.llf_ = statistics.log_likelihood
-        self.information_ = result.information
-        self.aliased_ = result.aliased
-        self.rank_ = statistics.rank
-        self.df_resid_ = statistics.df_resid
-        self.use_t_ = bool(
-            isinstance(self.dispersion, str)
-            or (self.dispersion is None and family.has_free_dispersion)
-        )
-        self.n_obs_ = int(data.n_obs)
-        self.sum_sample_weight_ = float(data.sum_weights)
-        self._meat_ = result.meat
-
     def _check_fitted_state(self, deep=True) -> bool:
-        """Whether the model is fitted; raise ``FittedStateError`` if its state is damaged.
-
-        Called on loading (pickle, joblib, skops) with ``deep=True``: every fitted attribute
-        present, shapes consistent with ``n_features_in_`` and ``fit_intercept``, coefficients
-        and information finite. :meth:`partial_fit` calls it with ``deep=False`` (presence and
-        shapes) so that a damaged model is never silently refitted from scratch.
-        """
-        if not fitted_attributes_present(self, _FITTED_ATTRIBUTES):
-            return False
-        check_fitted_count(self, "n_features_in_", minimum=0)
-        check_fitted_count(self, "rank_")
-        check_fitted_count(self, "n_obs_", minimum=1)
-        p = self.n_features_in_
-        q = p + int(bool(self.fit_intercept))
-        if self.information_.shape != (q, q):
-            # fit_intercept may have been changed by set_params since: judge by the state.
-            q = self.information_.shape[0] if self.information_.ndim == 2 else q
-        check_fitted_array(self, "coef_", (p,), finite=deep)
-        check_fitted_array(self, "information_", (q, q), finite=deep)
-        check_fitted_array(self, "covariance_matrix_", (q, q), finite=False)
-        check_fitted_array(self, "std_errors_", (q,), finite=False)
-        check_fitted_array(self, "aliased_", (q,), finite=False)
-        check_fitted_array(self, "_null_stream_", (8,), finite=False)
-        if deep and not np.isfinite(self.intercept_):
-            raise FittedStateError(
-                f"{type(self).__name__}.intercept_ is {self.intercept_!r}; the fitted state is "
-                "corrupt. Refit the model, or load an intact copy."
-            )
-        return True
+        """The persistence hook (on loading, and before each ``partial_fit``): see
+        :func:`~skglm_fisher._glm_problem.check_fitted_glm`."""
+        return check_fitted_glm(self, deep)
 
     def _coefficients(self):
         """``[intercept_, *coef_]`` (without the intercept if it is not fitted), float64."""

@@ -277,7 +277,7 @@ def test_l1_ratio_zero_is_the_ridge_fit(family, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("l1_ratio=0 must not reach the L1 solver")
 
-    monkeypatch.setattr("skglm_fisher._glm.L1IRLSSolver", refuse)
+    monkeypatch.setattr("skglm_fisher._glm_problem.L1IRLSSolver", refuse)
     zero = FisherScoringGLM(family=OURS[family], alpha=0.1, l1_ratio=0.0).fit(X, y, weights)
     for name in ("coef_", "std_errors_", "covariance_matrix_", "information_"):
         assert np.array_equal(getattr(zero, name), getattr(ridge, name))
