@@ -306,3 +306,67 @@ def test_bernoulli_logit_deviance_from_logits_keeps_precision_at_the_boundary():
     np.testing.assert_allclose(deviance[:2], 2 * np.logaddexp(0.0, 40.0), rtol=1e-15)
     np.testing.assert_allclose(deviance[2:], family.unit_deviance(y[2:], family.mean(eta[2:])),
                                rtol=1e-12)  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------
+# Wide dense designs: float32 Grams for the steps, float64 for everything reported
+# ----------------------------------------------------------------------------------------------
+def _wide_poisson(n=3000, p=120, seed=0, correlated=False):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p))
+    if correlated:  # equilibrated condition far above the float32 limit
+        X[:, 1] = X[:, 0] + 1e-5 * rng.normal(size=n)
+    offset = np.log(rng.uniform(0.5, 2.0, n))
+    y = rng.poisson(np.exp(0.1 + X @ rng.normal(scale=0.3 / np.sqrt(p), size=p) + offset))
+    return X, y.astype(float), offset, rng.uniform(0.5, 2.0, n)
+
+
+def _fit_wide(X, y, offset, sw, monkeypatch, single, **kwargs):
+    columns = 100 if single else 10**9
+    monkeypatch.setattr("skglm_fisher.glm._design.SINGLE_PRECISION_MIN_COLUMNS", columns)
+    ridge = kwargs.pop("ridge", 1.0)
+    problem = IRLSProblem(make_design(X, y, offset, sw), glm.Poisson(),
+                          np.r_[0.0, np.full(X.shape[1], ridge)], tol=1e-12, **kwargs)  # fmt: skip
+    precisions = []
+    original = iteration_pass
+
+    def recording(block, y_, offset_, weight_, coef, spec):
+        precisions.append(spec.single_precision and spec.information == "fisher")
+        return original(block, y_, offset_, weight_, coef, spec)
+
+    monkeypatch.setattr("skglm_fisher.glm._solver.iteration_pass", recording)
+    solver = IRLSSolver(problem)
+    return solver.solve(), solver, precisions
+
+
+@pytest.mark.parametrize("correlated", [False, True])
+def test_float32_step_grams_report_the_float64_fit(monkeypatch, correlated):
+    X, y, offset, sw = _wide_poisson(correlated=correlated)
+    ridge = 0.0 if correlated else 1.0
+    exact, _, none = _fit_wide(X, y, offset, sw, monkeypatch, single=False, ridge=ridge)
+    fast, solver, used = _fit_wide(X, y, offset, sw, monkeypatch, single=True, ridge=ridge)
+    assert not any(none) and any(used)
+    assert fast.converged and exact.converged
+    # The same fixed point (the score is float64) and the reported information is float64 at
+    # the returned coefficients, not the last step's float32 product.
+    np.testing.assert_allclose(fast.coef, exact.coef, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(fast.deviance, exact.deviance, rtol=1e-13)
+    mu = np.exp(X @ fast.coef[1:] + fast.coef[0] + offset)
+    design = np.column_stack([np.ones(len(y)), X])
+    np.testing.assert_allclose(fast.gram, design.T @ (design * (sw * mu)[:, None]), rtol=1e-12,
+                               atol=1e-9 * np.abs(fast.gram).max())  # fmt: skip
+    np.testing.assert_allclose(fast.factor.inverse(), exact.factor.inverse(), rtol=1e-7)
+    # An ill-conditioned design leaves float32 after the first step and keeps its iterations.
+    assert solver._single_precision is not correlated
+    assert fast.n_iter <= exact.n_iter + 1
+
+
+def test_float32_step_grams_only_where_they_pay(monkeypatch):
+    X, y, offset, sw = _wide_poisson()
+    for kwargs in ({"solver": "qr"}, {"solver": "observed"}):
+        _, _, used = _fit_wide(X, y, offset, sw, monkeypatch, single=True, **kwargs)
+        assert not any(used)
+    _, _, used = _fit_wide(X.astype(np.float32), y, offset, sw, monkeypatch, single=True)
+    assert not any(used)  # float32 data already multiply in float32
+    _, _, used = _fit_wide(X[:, :50], y, offset, sw, monkeypatch, single=False)
+    assert not any(used)

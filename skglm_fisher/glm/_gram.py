@@ -62,7 +62,8 @@ class Workspace:
         return flat[:size].reshape(shape)
 
 
-def dense_block_gram(X, weights, *, intercept=False, score=None, workspace=None):
+def dense_block_gram(X, weights, *, intercept=False, score=None, workspace=None,
+                     precision=None):  # fmt: skip
     """``([1, X]ᵀ diag(w) [1, X], Xᵀ score)`` of a dense row block.
 
     The rows are scaled into ``B = sqrt(w) ⊙ X`` (row-major, in ``workspace`` when given) and
@@ -83,6 +84,11 @@ def dense_block_gram(X, weights, *, intercept=False, score=None, workspace=None)
         Also return ``Xᵀ score``.
     workspace : Workspace, optional
         Holds ``B`` (else a temporary array is allocated).
+    precision : {None, numpy.float32}, optional
+        The precision of ``B`` and ``BᵀB`` (that of ``X`` by default): float32 rows of float64
+        data give a Gram with about six correct digits in about 0.6 of the time (see
+        :data:`~skglm_fisher.glm._design.SINGLE_PRECISION_MIN_COLUMNS`). The border and
+        ``Xᵀ score`` are taken from ``X`` as it is.
 
     Returns
     -------
@@ -109,17 +115,19 @@ def dense_block_gram(X, weights, *, intercept=False, score=None, workspace=None)
     # 5-10% faster on a 1e6×50 pass than after the scaling).
     vectors = ([] if score is None else [score]) + ([weights] if intercept else [])
     products = np.asarray(np.stack(vectors) @ X, dtype=np.float64) if vectors else None
-    buffer = (workspace or Workspace()).array((rows, p), X.dtype)
+    dtype = X.dtype if precision is None else np.dtype(precision)
+    buffer = (workspace or Workspace()).array((rows, p), dtype)
     # One pass over the weights in the usual case (none negative).
     if not rows or weights.min() >= 0:
-        np.multiply(X, np.sqrt(weights).astype(X.dtype, copy=False)[:, None], out=buffer)
+        np.multiply(X, np.sqrt(weights).astype(dtype, copy=False)[:, None], out=buffer,
+                    casting="same_kind")  # fmt: skip
         core = buffer.T @ buffer
     else:
         # Rows of each sign in a contiguous run of the workspace, non-negative ones first.
         order = np.argsort(weights < 0, kind="stable")
         kept = rows - int(np.count_nonzero(weights < 0))
-        root = np.sqrt(np.abs(weights[order])).astype(X.dtype, copy=False)
-        np.multiply(X[order], root[:, None], out=buffer)
+        root = np.sqrt(np.abs(weights[order])).astype(dtype, copy=False)
+        np.multiply(X[order], root[:, None], out=buffer, casting="same_kind")
         core = buffer[:kept].T @ buffer[:kept]
         core -= buffer[kept:].T @ buffer[kept:]
     gradient = None if score is None else products[0]

@@ -42,6 +42,7 @@ class PassSums:
 
     deviance: float = 0.0
     n_invalid: int = 0
+    single_precision: bool = False  # the Gram's product was float32 (set on the total)
     pearson: float | None = None
     gradient: np.ndarray | None = None
     gram: object | None = None
@@ -107,17 +108,20 @@ class IterationSpec:
 
     ``information`` is None (the deviance only, for a line search), ``'score'`` (the score
     alone, when the information is known), ``'fisher'`` or ``'observed'`` (score and weighted
-    Gram) or ``'qr'`` (score and the ``R`` factor).
+    Gram) or ``'qr'`` (score and the ``R`` factor). ``single_precision`` asks for the product
+    of the weighted Gram in float32 (dense blocks; for a step, never for statistics).
     """
 
     family: ExponentialFamily
     fit_intercept: bool
     information: str | None = None
+    single_precision: bool = False
 
 
 def iteration_pass(block, y, offset, sample_weight, coef, spec: IterationSpec) -> PassSums:
     """The :class:`PassSums` of one row block at ``coef`` for one Fisher scoring iteration."""
     family, intercept, kind = spec.family, spec.fit_intercept, spec.information
+    precision = np.float32 if spec.single_precision else None
     if (
         kind == "fisher"
         and intercept
@@ -125,7 +129,7 @@ def iteration_pass(block, y, offset, sample_weight, coef, spec: IterationSpec) -
         and family.has_quasi_score
         and not np.any(coef[1:])
     ):
-        return _constant_mean_pass(block, y, sample_weight, coef[0], family)
+        return _constant_mean_pass(block, y, sample_weight, coef[0], family, precision)
     terms = RowTerms(family, y, linear_predictor(block, offset, coef, intercept), sample_weight)
     if terms.n_invalid:
         return PassSums(deviance=np.inf, n_invalid=terms.n_invalid)
@@ -143,12 +147,12 @@ def iteration_pass(block, y, offset, sample_weight, coef, spec: IterationSpec) -
         out.rfactor = block_rfactor(block, terms.fisher, terms.working_residual, intercept)
         return out
     weights = terms.observed if kind == "observed" else terms.fisher
-    gradient, out.gram = block.score_and_gram(score, weights, intercept)
+    gradient, out.gram = block.score_and_gram(score, weights, intercept, precision)
     out.gradient = np.concatenate([[score.sum()], gradient]) if intercept else gradient
     return out
 
 
-def _constant_mean_pass(block, y, sample_weight, intercept, family):
+def _constant_mean_pass(block, y, sample_weight, intercept, family, precision=None):
     """:func:`iteration_pass` at an intercept-only point without offset.
 
     Every row has the same mean there, so the Fisher weight is one number ``c`` and the
@@ -162,9 +166,9 @@ def _constant_mean_pass(block, y, sample_weight, intercept, family):
     score = np.broadcast_to(terms.score, y.shape)
     out.gradient = np.concatenate([[score.sum()], block.rmatvec(score)])
     if sample_weight is None:
-        out.gram = block.plain_gram(float(terms.fisher[0]))
+        out.gram = block.plain_gram(float(terms.fisher[0]), precision)
     else:
-        out.gram = block.gram(terms.fisher, True)
+        out.gram = block.gram(terms.fisher, True, precision)
     return out
 
 

@@ -77,6 +77,14 @@ SMALL_DESIGN = 1 << 20
 #: unchanged to about 1e-8 (measured: the relative change of the standard errors is about
 #: 0.4·sqrt of this ratio), so that the final pass need not recompute it.
 FRESH_INFORMATION = 1e-15
+#: Largest condition number (LAPACK's 1-norm estimate) of the equilibrated Cholesky factor for
+#: which the steps of a wide dense fit keep taking their Gram in float32. The float32 product
+#: perturbs the equilibrated information by about 1e-6 per entry, so a step is that much times
+#: the conditioning off Newton's: it converges a little slower than quadratically, while the
+#: score, the deviance and the statistics stay in float64, so that the fixed point and the
+#: reported numbers are those of a float64 fit. A step that fails to shrink the decrement
+#: fourfold also returns the fit to float64 Grams.
+SINGLE_PRECISION_MAX_CONDITION = 1e3
 
 
 # --------------------------------------------------------------------------------------------
@@ -247,6 +255,7 @@ class IRLSState:
     gradient: np.ndarray | None = None
     gram: np.ndarray | None = None  # Xᵀ diag(w) X, unpenalised
     gram_kind: str = "fisher"  # the weights of ``gram``: 'fisher' or 'observed'
+    gram_single: bool = False  # ``gram`` was multiplied in float32 (good for a step only)
     rfactor: np.ndarray | None = None  # R of sqrt(w) ⊙ [X, z] (QR solver)
     factor: InformationFactor | None = None  # of the penalised information of the last step
     aliased: np.ndarray | None = None
@@ -324,6 +333,14 @@ class IRLSSolver:
             )
         self.problem = problem
         self.state: IRLSState | None = None
+        # Wide dense designs take the Gram of each step in float32 while the information is
+        # well conditioned; the statistics always recompute it in float64.
+        self._single_precision = (
+            self._single_precision_steps
+            and problem.solver == "cholesky"
+            and not problem.constant_information
+            and getattr(problem.design, "single_precision_gram_pays", False)
+        )
         self._constant_gram = None
         self._constant_factor = None
         self._null: InterceptOnly | None = None
@@ -331,6 +348,8 @@ class IRLSSolver:
 
     # -- named steps ----------------------------------------------------------------------
     _solves_l1 = False
+    #: Whether steps may use float32 Grams (subclasses whose passes differ opt out).
+    _single_precision_steps = True
 
     def setup(self, coef0=None, exclusive=False):
         """Set ``state`` at the start and evaluate the objective, gradient and information there.
@@ -393,6 +412,7 @@ class IRLSSolver:
         if sums.gram is not None:
             st.gram = pb.design.finish_gram(sums.gram, pb.fit_intercept)
             st.gram_kind = "observed" if pb.information_kind == "observed" else "fisher"
+            st.gram_single = sums.single_precision
         st.rfactor = sums.rfactor
         st.gradient = sums.gradient - pb.penalty.gradient(st.coef)
         st.deviance = sums.deviance
@@ -410,6 +430,13 @@ class IRLSSolver:
         factor = None
         if pb.solver != "qr":
             factor = self._cholesky(st.gram, keep=~st.aliased)
+            if st.gram_single and (
+                factor is None or factor.condition > SINGLE_PRECISION_MAX_CONDITION
+            ):
+                # Too ill-conditioned (or aliased) for a float32 Gram: float64 from here on.
+                self._single_precision = False
+                self.update_information(self._evaluate(st.coef, information=True))
+                factor = self._cholesky(st.gram, keep=~st.aliased)
         if factor is not None and factor.usable_for_step():
             st.step = self._cholesky_step(factor)
         else:
@@ -418,7 +445,10 @@ class IRLSSolver:
             factor, st.step = self._qr_step(st.rfactor)
         st.factor = factor
         st.aliased = factor.aliased.copy()
-        st.decrement = float(st.gradient @ st.step)
+        decrement = float(st.gradient @ st.step)
+        if st.gram_single and decrement > 0.25 * st.decrement:
+            self._single_precision = False  # slow progress: nothing to gain from float32
+        st.decrement = decrement
 
     def check_convergence(self) -> bool:
         """Converged when the decrement is below ``tol · (2F + 0.1)``."""
@@ -472,8 +502,9 @@ class IRLSSolver:
         fresh = (
             step
             and not pb.constant_information
-            and st.decrement > FRESH_INFORMATION * (abs(2.0 * st.objective) + 0.1)
-        )
+            and (st.gram_single
+                 or st.decrement > FRESH_INFORMATION * (abs(2.0 * st.objective) + 0.1))
+        )  # fmt: skip
         kind = ("qr" if pb.solver == "qr" else "fisher") if fresh else None
         spec = StatisticsSpec(
             family=pb.family,
@@ -493,15 +524,18 @@ class IRLSSolver:
                 st.coef, sums = coef, trial
                 st.n_iter += 1
                 if kind == "fisher":
-                    st.gram = pb.design.finish_gram(trial.gram, pb.fit_intercept)
-                    st.gram_kind = kind
-                    st.factor, st.rfactor = self._cholesky(st.gram, keep=~st.aliased), None
+                    self._fresh_gram(trial.gram)
                 elif kind == "qr":
                     st.rfactor, st.factor = trial.rfactor, None
         if sums is None:
+            # The step was not taken: the statistics at the current coefficients (with their
+            # information again if the last one was a float32 product).
             spec = StatisticsSpec(spec.family, spec.fit_intercept,
-                                  spec.log_likelihood_dispersion, True, pb.robust)  # fmt: skip
+                                  spec.log_likelihood_dispersion, True, pb.robust,
+                                  information="fisher" if st.gram_single else None)  # fmt: skip
             sums = pb.design.map_reduce(statistics_pass, st.coef, spec)
+            if st.gram_single:
+                self._fresh_gram(sums.gram)
         st.deviance, st.pearson = sums.deviance, sums.pearson
         st.objective = self._objective(st.coef, sums.deviance)
         covariance_factor, rank, gram = self.final_information()
@@ -529,6 +563,14 @@ class IRLSSolver:
             n_positive=sums.n_positive,
             meat=None if sums.meat is None else pb.design.finish_gram(sums.meat, pb.fit_intercept),
         )
+
+    def _fresh_gram(self, part):
+        """Take the float64 Fisher information of the statistics pass (``part``, a sum of
+        block parts) and its Cholesky factor as the final ones."""
+        st = self.state
+        st.gram = self.problem.design.finish_gram(part, self.problem.fit_intercept)
+        st.gram_kind, st.gram_single = "fisher", False
+        st.factor, st.rfactor = self._cholesky(st.gram, keep=~st.aliased), None
 
     def solve(self, coef0=None) -> IRLSResult:
         """Run ``setup``, ``iterate`` and ``finalize``."""
@@ -567,8 +609,10 @@ class IRLSSolver:
         kind = pb.information_kind if information is True else information or None
         reuse = kind == "fisher" and pb.constant_information and self._constant_gram is not None
         # Constant Fisher weights: once the information is known, a pass needs only the score.
-        spec = IterationSpec(pb.family, pb.fit_intercept, "score" if reuse else kind)
+        single = self._single_precision and kind == "fisher"
+        spec = IterationSpec(pb.family, pb.fit_intercept, "score" if reuse else kind, single)
         sums = pb.design.map_reduce(iteration_pass, coef, spec)
+        sums.single_precision = single
         if reuse and sums.valid:
             sums.gram = self._constant_gram
         elif kind == "fisher" and pb.constant_information and sums.valid:
