@@ -370,3 +370,54 @@ def test_float32_step_grams_only_where_they_pay(monkeypatch):
     assert not any(used)  # float32 data already multiply in float32
     _, _, used = _fit_wide(X[:, :50], y, offset, sw, monkeypatch, single=False)
     assert not any(used)
+
+
+def test_chord_step_skips_the_last_gram_and_reports_the_float64_fit(monkeypatch):
+    X, y, offset, sw = _wide_poisson(seed=1)
+    exact, _, _ = _fit_wide(X, y, offset, sw, monkeypatch, single=False)
+    kinds = []
+    original = iteration_pass
+
+    def recording(block, y_, offset_, weight_, coef, spec):
+        kinds.append(spec.information)
+        return original(block, y_, offset_, weight_, coef, spec)
+
+    monkeypatch.setattr("skglm_fisher.glm._design.SINGLE_PRECISION_MIN_COLUMNS", 100)
+    monkeypatch.setattr("skglm_fisher.glm._solver.iteration_pass", recording)
+    problem = IRLSProblem(make_design(X, y, offset, sw), glm.Poisson(),
+                          np.r_[0.0, np.full(X.shape[1], 1.0)], tol=1e-12)  # fmt: skip
+    fast = IRLSSolver(problem).solve()
+    blocks = len(problem.design.blocks)  # the kernel runs once per row block
+    assert kinds.count("score") == blocks and kinds[-blocks:] == ["score"] * blocks  # last step
+    assert fast.converged and fast.n_iter == exact.n_iter
+    np.testing.assert_allclose(fast.coef, exact.coef, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(fast.gram, exact.gram, rtol=1e-9, atol=1e-9 * exact.gram.max())
+
+
+@pytest.mark.parametrize("failure", ["prediction", "final check"])
+def test_a_chord_step_that_does_not_converge_resumes_fisher_scoring(monkeypatch, failure):
+    X, y, offset, sw = _wide_poisson(seed=2)
+    exact, _, _ = _fit_wide(X, y, offset, sw, monkeypatch, single=False)
+    monkeypatch.setattr("skglm_fisher.glm._design.SINGLE_PRECISION_MIN_COLUMNS", 100)
+    if failure == "prediction":  # chord steps from the second iteration on, far too early
+        monkeypatch.setattr("skglm_fisher.glm._solver.CHORD_MARGIN", np.inf)
+    else:  # the decrement at the end of the chord step is found too large once
+        calls = []
+        check = IRLSSolver._converged_after_chord
+
+        def refuse_once(self, sums):
+            calls.append(1)
+            return len(calls) > 1 and check(self, sums)
+
+        monkeypatch.setattr(IRLSSolver, "_converged_after_chord", refuse_once)
+    problem = IRLSProblem(make_design(X, y, offset, sw), glm.Poisson(),
+                          np.r_[0.0, np.full(X.shape[1], 1.0)], tol=1e-12)  # fmt: skip
+    solver = IRLSSolver(problem)
+    fast = solver.solve()
+    assert not solver._chord_steps  # it fell back to a fresh information at every step
+    if failure == "final check":
+        assert len(calls) == 1
+    assert fast.converged
+    np.testing.assert_allclose(fast.coef, exact.coef, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(fast.deviance, exact.deviance, rtol=1e-13)
+    np.testing.assert_allclose(fast.gram, exact.gram, rtol=1e-9, atol=1e-9 * exact.gram.max())

@@ -85,6 +85,11 @@ FRESH_INFORMATION = 1e-15
 #: reported numbers are those of a float64 fit. A step that fails to shrink the decrement
 #: fourfold also returns the fit to float64 Grams.
 SINGLE_PRECISION_MAX_CONDITION = 1e3
+#: In those fits, a step whose end is predicted (from the last two decrements' quadratic rate)
+#: to have a decrement below this fraction of the tolerance is taken with a pass that skips the
+#: Gram; the step from there uses the previous information (a chord step) and the final pass
+#: checks the decrement at the returned coefficients with a fresh float64 information.
+CHORD_MARGIN = 0.1
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,6 +261,7 @@ class IRLSState:
     gram: np.ndarray | None = None  # Xᵀ diag(w) X, unpenalised
     gram_kind: str = "fisher"  # the weights of ``gram``: 'fisher' or 'observed'
     gram_single: bool = False  # ``gram`` was multiplied in float32 (good for a step only)
+    gram_stale: bool = False  # ``gram`` is from the previous coefficients (a chord step)
     rfactor: np.ndarray | None = None  # R of sqrt(w) ⊙ [X, z] (QR solver)
     factor: InformationFactor | None = None  # of the penalised information of the last step
     aliased: np.ndarray | None = None
@@ -341,6 +347,8 @@ class IRLSSolver:
             and not problem.constant_information
             and getattr(problem.design, "single_precision_gram_pays", False)
         )
+        self._chord_steps = self._single_precision
+        self._decrements = []  # at each iterate, for the chord step's prediction
         self._constant_gram = None
         self._constant_factor = None
         self._null: InterceptOnly | None = None
@@ -453,7 +461,8 @@ class IRLSSolver:
     def check_convergence(self) -> bool:
         """Converged when the decrement is below ``tol · (2F + 0.1)``."""
         pb, st = self.problem, self.state
-        st.converged = bool(st.decrement <= pb.tol * (abs(2.0 * st.objective) + 0.1))
+        st.converged = bool(st.decrement <= self._decrement_tolerance())
+        self._decrements.append(st.decrement)
         if pb.verbose:
             print(
                 f"[Fisher scoring] iteration {st.n_iter}: penalized deviance "
@@ -470,16 +479,19 @@ class IRLSSolver:
         pb, st = self.problem, self.state
         t = pb.learning_rate
         allowed = self._allowed(st.objective)
+        chord = self._chord_predicted()
         for halving in range(MAX_HALVINGS):
             coef = st.coef + t * st.step
             full = halving == 0
             if np.all(np.isfinite(coef)):
-                sums = self._evaluate(coef, information=full)
+                wanted = ("score" if chord else True) if full else False
+                sums = self._evaluate(coef, information=wanted)
                 if sums.valid and self._objective(coef, sums.deviance) <= allowed:
                     if not full:
                         sums = self._evaluate(coef, information=True)
                     st.coef = coef
                     self.update_information(sums)
+                    st.gram_stale = chord and full
                     st.history.append(t)
                     return True
             t *= 0.5
@@ -499,10 +511,12 @@ class IRLSSolver:
         """
         pb, st = self.problem, self.state
         step = st.converged and st.step is not None and bool(np.any(st.step != 0))
+        approximate = st.gram_single or st.gram_stale  # a step's information, not the final one
+        chord = st.gram_stale
         fresh = (
             step
             and not pb.constant_information
-            and (st.gram_single
+            and (approximate
                  or st.decrement > FRESH_INFORMATION * (abs(2.0 * st.objective) + 0.1))
         )  # fmt: skip
         kind = ("qr" if pb.solver == "qr" else "fisher") if fresh else None
@@ -512,6 +526,7 @@ class IRLSSolver:
             log_likelihood_dispersion=pb.log_likelihood_dispersion,
             boundary=True,
             meat=pb.robust,
+            score=chord,
             information=kind,
         )
         sums = None
@@ -527,14 +542,16 @@ class IRLSSolver:
                     self._fresh_gram(trial.gram)
                 elif kind == "qr":
                     st.rfactor, st.factor = trial.rfactor, None
+                if chord and not self._converged_after_chord(trial):
+                    return self._resume(trial)
         if sums is None:
             # The step was not taken: the statistics at the current coefficients (with their
-            # information again if the last one was a float32 product).
+            # information again if the last one was only good for a step).
             spec = StatisticsSpec(spec.family, spec.fit_intercept,
                                   spec.log_likelihood_dispersion, True, pb.robust,
-                                  information="fisher" if st.gram_single else None)  # fmt: skip
+                                  information="fisher" if approximate else None)  # fmt: skip
             sums = pb.design.map_reduce(statistics_pass, st.coef, spec)
-            if st.gram_single:
+            if approximate:
                 self._fresh_gram(sums.gram)
         st.deviance, st.pearson = sums.deviance, sums.pearson
         st.objective = self._objective(st.coef, sums.deviance)
@@ -564,6 +581,49 @@ class IRLSSolver:
             meat=None if sums.meat is None else pb.design.finish_gram(sums.meat, pb.fit_intercept),
         )
 
+    def _decrement_tolerance(self) -> float:
+        return self.problem.tol * (abs(2.0 * self.state.objective) + 0.1)
+
+    def _chord_predicted(self) -> bool:
+        """Whether the end of the coming step will be converged, by the quadratic rate of the
+        last two decrements (full steps only), so that its pass can skip the Gram."""
+        st, d = self.state, self._decrements
+        if not self._chord_steps or len(d) < 2 or not d[-2] > 0:
+            return False
+        if len(st.history) < 1 or st.history[-1] != self.problem.learning_rate:
+            return False
+        predicted = d[-1] / d[-2] ** 2 * d[-1] ** 2
+        return bool(predicted <= CHORD_MARGIN * self._decrement_tolerance())
+
+    def _converged_after_chord(self, sums) -> bool:
+        """Whether the decrement at the end of a chord step, with the fresh information of
+        the final pass (``sums``, computed with the score), is within the tolerance."""
+        st = self.state
+        factor = st.factor
+        if factor is None or not factor.usable_for_step():
+            return True  # the covariance takes the QR route; the step was a small one
+        gradient = sums.gradient - self.problem.penalty.gradient(st.coef)
+        st.objective = self._objective(st.coef, sums.deviance)
+        return float(gradient @ factor.solve(gradient)) <= self._decrement_tolerance()
+
+    def _resume(self, sums) -> IRLSResult:
+        """Iterate on from the end of a chord step that did not converge (the final pass's
+        ``sums`` are an iteration's: deviance, score and float64 information)."""
+        st = self.state
+        st.gradient = sums.gradient - self.problem.penalty.gradient(st.coef)
+        st.deviance, st.pearson = sums.deviance, sums.pearson
+        st.objective = self._objective(st.coef, sums.deviance)
+        st.gram_stale, st.converged, self._chord_steps = False, False, False
+        self.iterate()
+        return self.finalize()
+
+    def _refresh_information(self):
+        """Evaluate the information at the current coefficients again (after a chord step that
+        did not converge); no more chord steps in this fit."""
+        self._chord_steps = False
+        self.update_information(self._evaluate(self.state.coef, information=True))
+        self.state.gram_stale = False
+
     def _fresh_gram(self, part):
         """Take the float64 Fisher information of the statistics pass (``part``, a sum of
         block parts) and its Cholesky factor as the final ones."""
@@ -585,6 +645,9 @@ class IRLSSolver:
             self.inner_solve()
             if self.check_convergence():
                 break
+            if st.gram_stale:
+                self._refresh_information()  # the chord step's prediction failed
+                continue
             if st.n_iter >= self.problem.max_iter or not self.line_search():
                 break
             st.n_iter += 1
