@@ -22,6 +22,13 @@ held at 0. Convergence is declared when the Newton decrement ``Gᵀ H⁻¹ G`` (
 the next full step predicts) falls below ``tol · (2F + 0.1)``, the scaled form of R's
 ``|Δdev| / (dev + 0.1) < epsilon``.
 
+Wide dense designs (:data:`~skglm_fisher.glm._design.SINGLE_PRECISION_MIN_COLUMNS`) may take
+the information of a *step* in float32 while it is well conditioned
+(:data:`SINGLE_PRECISION_MAX_CONDITION`), and the last step from the previous information (a
+chord step, :data:`CHORD_MARGIN`): a step needs the information only roughly, since the score
+fixes the solution. What is reported never comes from such an information: the final pass
+computes it in float64 at the returned coefficients.
+
 The steps are the methods of :class:`IRLSSolver` (``setup``, ``update_information``,
 ``inner_solve``, ``check_convergence``, ``line_search``, ``finalize``). Its frozen inputs live in
 :class:`IRLSProblem`; everything that changes between iterations lives in :class:`IRLSState`; it
@@ -505,9 +512,11 @@ class IRLSSolver:
         computes is taken in the statistics pass. That pass also computes the Fisher
         information at the final coefficients, unless the step is too small to change it
         (decrement below :data:`FRESH_INFORMATION` of the objective) or the information is
-        constant: standard errors are those of the returned coefficients (R's ``glm.fit``
-        uses the weights of its last iteration, one step stale: about 3e-5 relative on a
-        Poisson fit that stops at the default tolerance).
+        constant; always when the last one was good for a step only (a float32 product, or the
+        previous point's after a chord step, whose end is checked here). The standard errors
+        are those of the returned coefficients (R's ``glm.fit`` uses the weights of its last
+        iteration, one step stale: about 3e-5 relative on a Poisson fit that stops at the
+        default tolerance).
         """
         pb, st = self.problem, self.state
         step = st.converged and st.step is not None and bool(np.any(st.step != 0))
