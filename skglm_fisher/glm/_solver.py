@@ -443,7 +443,9 @@ class IRLSSolver:
         """
         pb, st = self.problem, self.state
         factor = None
-        if pb.solver != "qr":
+        if st.gram_stale and st.factor is not None and st.factor.method == "cholesky":
+            factor = st.factor  # a chord step: the previous point's information and factor
+        elif pb.solver != "qr":
             factor = self._cholesky(st.gram, keep=~st.aliased)
             if st.gram_single and (
                 factor is None or factor.condition > SINGLE_PRECISION_MAX_CONDITION
