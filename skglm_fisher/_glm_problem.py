@@ -22,8 +22,9 @@ from skglm_fisher._persistence import (
 )
 from skglm_fisher.glm._l1_solver import L1IRLSSolver
 from skglm_fisher.glm._path import check_penalty_factor
+from skglm_fisher.glm._penalties import L1Penalty
 from skglm_fisher.glm._recursive import NullModelStream, StreamTotals
-from skglm_fisher.glm._solver import IRLSProblem, IRLSSolver, L1Penalty
+from skglm_fisher.glm._solver import IRLSProblem, IRLSSolver
 
 __all__ = [
     "FITTED_ATTRIBUTES",

@@ -103,7 +103,8 @@ class L1IRLSSolver(IRLSSolver):
     >>> import numpy as np
     >>> from skglm_fisher.glm import Poisson
     >>> from skglm_fisher.glm._design import make_design
-    >>> from skglm_fisher.glm._solver import IRLSProblem, L1Penalty
+    >>> from skglm_fisher.glm._penalties import L1Penalty
+    >>> from skglm_fisher.glm._solver import IRLSProblem
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(500, 4))
     >>> y = rng.poisson(np.exp(0.3 + X @ [0.5, -0.2, 0.0, 0.0])).astype(float)

@@ -49,14 +49,9 @@ import numpy as np
 from skglm_fisher.glm._categorical_rows import CategoricalRows, pairs
 from skglm_fisher.glm._linalg import stack_r
 from skglm_fisher.glm._passes import PassSums
+from skglm_fisher.glm._penalties import QuadraticPenalty
 from skglm_fisher.glm._recursive import StreamTotals, recursive_solve
-from skglm_fisher.glm._solver import (
-    FRESH_INFORMATION,
-    IRLSResult,
-    IRLSSolver,
-    IRLSState,
-    QuadraticPenalty,
-)
+from skglm_fisher.glm._solver import FRESH_INFORMATION, IRLSResult, IRLSSolver, IRLSState
 
 __all__ = [
     "MultinomialProblem",

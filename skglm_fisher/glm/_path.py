@@ -44,7 +44,8 @@ from skglm_fisher.glm._design import is_dask_array, make_design
 from skglm_fisher.glm._families import ExponentialFamily
 from skglm_fisher.glm._fisher import _as_float_array
 from skglm_fisher.glm._l1_solver import L1IRLSSolver
-from skglm_fisher.glm._solver import IRLSProblem, L1Penalty
+from skglm_fisher.glm._penalties import L1Penalty
+from skglm_fisher.glm._solver import IRLSProblem
 from skglm_fisher.glm._start import intercept_only_fit
 
 __all__ = ["RegularizationPath", "alpha_grid", "path_on_design", "regularization_path"]

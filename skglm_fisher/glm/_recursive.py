@@ -30,7 +30,8 @@ import numpy as np
 from skglm_fisher.glm._blas import single_threaded_blas
 from skglm_fisher.glm._linalg import cholesky_factor, qr_factor
 from skglm_fisher.glm._passes import deviance_pass
-from skglm_fisher.glm._solver import IRLSProblem, IRLSResult, IRLSSolver, QuadraticPenalty
+from skglm_fisher.glm._penalties import QuadraticPenalty
+from skglm_fisher.glm._solver import IRLSProblem, IRLSResult, IRLSSolver
 
 __all__ = ["NullModelStream", "StreamTotals", "information_rank", "recursive_solve",
            "recursive_update", "start_null_stream", "update_null_stream"]  # fmt: skip
