@@ -3,7 +3,7 @@
 Conventions
 -----------
 As :mod:`skglm_fisher.glm._solver` (intercept first, sample weights ``s``), with an L1 term
-(:class:`~skglm_fisher.glm._solver.L1Penalty`) added to the objective:
+(:class:`~skglm_fisher.glm._penalties.L1Penalty`) added to the objective:
 
     F(coef) = ½ Σ_i s_i · unit_deviance_i + ½ Σ_j P_j coef_j² + Σ_j l1_j |coef_j|
 
@@ -93,7 +93,7 @@ class L1IRLSSolver(IRLSSolver):
     Parameters
     ----------
     problem : IRLSProblem
-        With an :class:`~skglm_fisher.glm._solver.L1Penalty` and a diagonal ridge penalty.
+        With an :class:`~skglm_fisher.glm._penalties.L1Penalty` and a diagonal ridge penalty.
     working : ndarray of shape (q,), bool, optional
         Coefficients whose information the first pass computes (beyond the unpenalised and
         non-zero ones); every coefficient by default.
