@@ -2,100 +2,43 @@
 
 from __future__ import annotations
 
-import warnings
-import weakref
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted
 
 from ._atomic import unchanged_on_error
 from ._dask_blocks import row_blocks
+from ._ftrl_support import (
+    Stopping,
+    check_fitted_ftrl,
+    encode_labels,
+    scratch,
+    split_validation,
+    validate_X,
+)
 from ._logistic import sigmoid, softplus
 from ._persistence import (
-    FittedStateError,
     VersionStampMixin,
-    check_fitted_array,
-    check_fitted_count,
-    fitted_attributes_present,
 )
 from ._sklearn_compat import (
     Interval,
     StrOptions,
-    _check_sample_weight,
     _fit_context,
     validate_data,
 )
 from .glm._design import is_dask_array
 from .heads import LOSS_REDUCTIONS, LogisticRegressionHead, MultiClassHead
 from .optim._kernels import FtrlHyper, ftrl_weights
-from .optim._minibatch import Journal, ftrl_sweep
+from .optim._minibatch import ftrl_sweep
 
 __all__ = ["FTRLLogisticRegression"]
-
-# Everything fit and partial_fit set; a model with some but not all of them is damaged.
-_FITTED_ATTRIBUTES = (
-    "classes_", "n_features_in_", "coef_", "intercept_", "accumulator_", "linear_", "t_",
-    "n_iter_",
-)
-
-
-class _Scratch:
-    """What an estimator reuses from call to call but must not pickle: the parameters it last
-    passed validation with, and the journal buffer of partial_fit."""
-
-    def __init__(self):
-        self.validated_params = None
-        self.journal = Journal()
-
-
-# Kept beside each estimator (weakly: freed with it), not on it, so nothing extra is pickled
-# or cloned.
-_SCRATCH: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _scratch(estimator) -> _Scratch:
-    scratch = _SCRATCH.get(estimator)
-    if scratch is None:
-        scratch = _SCRATCH[estimator] = _Scratch()
-    return scratch
-
-
-class _Stopping:
-    """``fit``'s stopping rule: ``n_iter_no_change`` epochs without a loss improvement of
-    ``tol`` (no rule when ``tol`` is None)."""
-
-    def __init__(self, estimator):
-        self.estimator = estimator
-        self.tracking = estimator.tol is not None
-        self.best, self.no_improvement = np.inf, 0
-
-    def done(self, loss) -> bool:
-        if not self.tracking:
-            return False
-        worse = loss > self.best - self.estimator.tol
-        self.no_improvement = self.no_improvement + 1 if worse else 0
-        self.best = min(self.best, loss)
-        return self.no_improvement >= self.estimator.n_iter_no_change
-
-    def warn_exhausted(self):
-        if self.tracking:
-            warnings.warn(
-                f"Maximum number of epochs ({self.estimator.max_iter}) reached before the loss "
-                "stopped improving; consider increasing max_iter.",
-                ConvergenceWarning,
-                stacklevel=5,
-            )
-
 
 class FTRLLogisticRegression(VersionStampMixin, ClassifierMixin, BaseEstimator):
     """Logistic regression trained online by FTRL-Proximal, as ``tf.train.FtrlOptimizer``.
@@ -339,10 +282,10 @@ default='sum'
                 for name in self._parameter_constraints
                 for value in [getattr(self, name)]
             }
-            scratch = _scratch(self)
-            if scratch.validated_params != params:
+            kept = scratch(self)
+            if kept.validated_params != params:
                 self._validate_params()
-                scratch.validated_params = params
+                kept.validated_params = params
         self._hyper().check()
 
     def _head(self):
@@ -362,48 +305,9 @@ default='sum'
         self.n_iter_ = 0
 
     def _check_fitted_state(self, deep: bool = True) -> bool:
-        """Whether the model is fitted; raise ``FittedStateError`` if its state is damaged.
-
-        Called on loading (pickle, joblib, skops) with ``deep=True``: every fitted attribute
-        present, shapes consistent with ``n_features_in_`` and ``classes_``, values finite,
-        accumulators non-negative. :meth:`partial_fit` calls it with ``deep=False`` (presence
-        and shapes only, O(1)) so that a damaged model is never silently refitted from scratch.
-        """
-        if not fitted_attributes_present(self, _FITTED_ATTRIBUTES):
-            return False
-        classes = self.classes_
-        try:
-            sorted_unique = np.array_equal(np.unique(classes), classes)
-        except TypeError:  # labels that cannot be ordered
-            sorted_unique = False
-        if (
-            not isinstance(classes, np.ndarray)
-            or classes.ndim != 1
-            or classes.shape[0] < 2
-            or not sorted_unique
-        ):
-            raise FittedStateError(
-                f"{type(self).__name__}.classes_ must hold at least 2 sorted unique labels, got "
-                f"{classes!r}; the fitted state is corrupt. Refit the model, or load an intact "
-                "copy."
-            )
-        check_fitted_count(self, "n_features_in_", minimum=1)
-        check_fitted_count(self, "t_")
-        check_fitted_count(self, "n_iter_")
-        p = self.n_features_in_
-        k = 1 if classes.shape[0] == 2 else classes.shape[0]
-        finite = deep
-        check_fitted_array(self, "coef_", (k, p), finite=finite, allow_sparse=True)
-        check_fitted_array(self, "intercept_", (k,), finite=finite)
-        # The slots have one more column with an intercept; fit_intercept itself may have been
-        # changed by set_params since (partial_fit refuses to continue then).
-        width = getattr(self.accumulator_, "shape", (p,))[-1]
-        width = width if width in (p, p + 1) else p
-        check_fitted_array(self, "accumulator_", (k, width), finite=finite, non_negative=deep)
-        check_fitted_array(self, "linear_", (k, width), finite=finite)
-        if "feature_names_in_" in vars(self):
-            check_fitted_array(self, "feature_names_in_", (p,), finite=False)
-        return True
+        """The persistence hook (on loading, and before each ``partial_fit``): see
+        :func:`~skglm_fisher._ftrl_support.check_fitted_ftrl`."""
+        return check_fitted_ftrl(self, deep)
 
     @property
     def n_nonzero_(self) -> int:
@@ -440,100 +344,6 @@ default='sum'
             self.linear_[:, p] = intercept_state[2]
         self.t_ += X.shape[0]
         return loss
-
-    # ------------------------------------------------------------------ input handling
-    def _validate_X(self, X, reset: bool):
-        """Validate ``X``; already-clean float64 CSR skips sklearn's (slower) checks."""
-        if (
-            not reset
-            and sp.issparse(X)
-            and X.format == "csr"
-            and X.dtype == np.float64
-            and X.ndim == 2
-            and not hasattr(self, "feature_names_in_")
-        ):
-            if X.shape[1] != self.n_features_in_:
-                raise ValueError(
-                    f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                    f"{self.n_features_in_} features as input."
-                )
-            if not np.isfinite(X.data).all():
-                raise ValueError("Input X contains NaN or infinity.")
-            return X
-        return validate_data(
-            self, X, reset=reset, accept_sparse="csr", dtype=np.float64,
-            ensure_all_finite=True,
-        )
-
-    def _class_weights(self, y, allow_balanced: bool) -> np.ndarray | None:
-        """Per-class weights in ``classes_`` order, checked finite and non-negative."""
-        if self.class_weight is None:
-            return None
-        if self.class_weight == "balanced" and not allow_balanced:
-            raise ValueError(
-                "class_weight='balanced' is not supported for partial_fit; pass a dict of "
-                "class weights, e.g. computed with sklearn.utils.compute_class_weight"
-            )
-        per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
-        bad = ~(np.isfinite(per_class) & (per_class >= 0))
-        if np.any(bad):
-            raise ValueError(
-                "class_weight must be finite and non-negative; got "
-                + ", ".join(
-                    f"{c!r}: {w!r}"
-                    for c, w in zip(self.classes_[bad].tolist(), per_class[bad].tolist(),
-                                    strict=True)
-                )
-            )
-        return per_class
-
-    def _encode(self, y, sample_weight, n_samples, allow_balanced=True, check_targets=True):
-        """Encoded labels for the head and row weights including class weights.
-
-        Every label must be one of ``classes_``; that alone rejects continuous or NaN labels,
-        so ``partial_fit`` skips sklearn's slower target-type check. Row weights are checked
-        finite and non-negative with a finite sum (the 'mean' reduction divides by it).
-        """
-        y = np.asarray(y)
-        if y.ndim != 1:
-            y = column_or_1d(y, warn=True)
-        if check_targets:
-            check_classification_targets(y)
-        if y.shape[0] != n_samples:
-            raise ValueError(f"X has {n_samples} rows but y has {y.shape[0]} labels")
-        try:
-            codes = np.minimum(np.searchsorted(self.classes_, y), len(self.classes_) - 1)
-            unseen = self.classes_[codes] != y
-        except TypeError as exc:
-            raise ValueError(
-                f"y labels of type {y.dtype} cannot be compared with classes_ "
-                f"{self.classes_.tolist()}"
-            ) from exc
-        if np.any(unseen):
-            raise ValueError(
-                f"y contains labels not in classes_ {self.classes_.tolist()}: "
-                f"{np.unique(y[unseen]).tolist()}"
-            )
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, np.empty((n_samples, 0)), dtype=np.float64,
-                ensure_non_negative=True,
-            )
-        per_class = self._class_weights(y, allow_balanced)
-        with np.errstate(over="ignore"):  # an overflow is refused below, not warned about
-            if per_class is not None:
-                row_weight = per_class[codes]
-                sample_weight = (
-                    row_weight if sample_weight is None else sample_weight * row_weight
-                )
-            total = None if sample_weight is None else np.sum(sample_weight)
-        if total is not None and not np.isfinite(total):
-            raise ValueError(
-                "sample_weight (times class_weight) sums to more than the float64 range; "
-                "rescale the weights"
-            )
-        y_enc = codes.astype(np.float64)
-        return y_enc, sample_weight
 
     # ------------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)
@@ -580,7 +390,7 @@ default='sum'
         for attribute in ("classes_", "n_features_in_", "feature_names_in_"):
             self.__dict__.pop(attribute, None)
         rng = check_random_state(self.random_state)
-        stopping = _Stopping(self)
+        stopping = Stopping(self)
         self.n_iter_ = 0
         for epoch in range(self.max_iter):
             loss, weight_total = 0.0, 0.0
@@ -591,8 +401,8 @@ default='sum'
                     self.classes_ = classes
                     self._init_state(Xb.shape[1])
                 else:
-                    Xb = self._validate_X(Xb, reset=False)
-                y_enc, swb = self._encode(yb, swb, Xb.shape[0])
+                    Xb = validate_X(self, Xb, reset=False)
+                y_enc, swb = encode_labels(self, yb, swb, Xb.shape[0])
                 if self.shuffle:
                     order = rng.permutation(Xb.shape[0])
                     Xb, y_enc = Xb[order], y_enc[order]
@@ -621,7 +431,7 @@ default='sum'
         if warm and not np.array_equal(classes, self.classes_):
             raise ValueError("warm_start fit got different classes than the previous fit")
         self.classes_ = classes
-        y_enc, sample_weight = self._encode(y, sample_weight, X.shape[0])
+        y_enc, sample_weight = encode_labels(self, y, sample_weight, X.shape[0])
         if warm:
             self._check_intercept_layout()
             # Train on copies: if an epoch fails, the previous arrays are still intact.
@@ -633,10 +443,10 @@ default='sum'
         rng = check_random_state(self.random_state)
         X_val = y_val = sw_val = None
         if self.early_stopping:
-            X, X_val, y_enc, y_val, sample_weight, sw_val = self._split_validation(
+            X, X_val, y_enc, y_val, sample_weight, sw_val = split_validation(self,
                 X, y_enc, sample_weight, rng
             )
-        stopping = _Stopping(self)
+        stopping = Stopping(self)
         weight_total = X.shape[0] if sample_weight is None else float(sample_weight.sum())
         self.n_iter_ = 0
         for _ in range(self.max_iter):
@@ -666,27 +476,6 @@ default='sum'
                 "fit_intercept was changed after the FTRL state was created; call fit, or "
                 "restore the setting, before partial_fit"
             )
-
-    def _split_validation(self, X, y_enc, sample_weight, rng):
-        """Hold out ``validation_fraction`` of the rows, stratified when every class can be
-        represented in both parts (a plain random split otherwise)."""
-        idx = np.arange(X.shape[0])
-        if X.shape[0] < 2:
-            raise ValueError("early_stopping needs at least 2 rows to hold some out")
-        seed = rng.randint(np.iinfo(np.int32).max)
-        try:
-            train, val = train_test_split(
-                idx, test_size=self.validation_fraction, stratify=y_enc, random_state=seed
-            )
-        except ValueError:
-            train, val = train_test_split(
-                idx, test_size=self.validation_fraction, random_state=seed
-            )
-        train.sort()
-        sw_train = sw_val = None
-        if sample_weight is not None:
-            sw_train, sw_val = sample_weight[train], sample_weight[val]
-        return X[train], X[val], y_enc[train], y_enc[val], sw_train, sw_val
 
     def _log_loss(self, X, y_enc, sample_weight) -> float:
         log_proba = self._log_proba(self._decision(X))
@@ -753,17 +542,17 @@ default='sum'
                 f"classes={np.unique(classes).tolist()} is not the same as on the first call "
                 f"to partial_fit ({self.classes_.tolist()})."
             )
-        X = self._validate_X(X, reset=first)
+        X = validate_X(self, X, reset=first)
         if first:
             self.classes_ = classes
         else:
             self._check_intercept_layout()
-        y_enc, sample_weight = self._encode(
+        y_enc, sample_weight = encode_labels(self,
             y, sample_weight, X.shape[0], allow_balanced=False, check_targets=False
         )
         if first:
             self._init_state(X.shape[1])
-        self._sweep(X, y_enc, sample_weight, journal=_scratch(self).journal)
+        self._sweep(X, y_enc, sample_weight, journal=scratch(self).journal)
         self.n_iter_ += 1
 
     # ------------------------------------------------------------------ prediction
@@ -782,7 +571,7 @@ default='sum'
         """Logits: shape (n_samples,) for two classes (log-odds of ``classes_[1]``), else
         (n_samples, n_classes)."""
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        X = validate_X(self, X, reset=False)
         if not sp.issparse(self.coef_) and self.coef_.shape[0] == 1:
             # A matrix-vector product: the fastest path, and what streaming scorers call.
             return X @ self.coef_[0] + self.intercept_[0]
