@@ -146,3 +146,29 @@ def test_a_bad_dask_block_changes_nothing(problem):
         model.partial_fit(da.from_array(bad, chunks=(400, 3)), labels)
     for name, value in before.items():
         np.testing.assert_array_equal(getattr(model, name), value)
+
+
+def test_wide_dask_fit_takes_float32_steps_and_reports_the_float64_fit(monkeypatch):
+    import skglm_fisher.glm._solver as solver_module
+
+    rng = np.random.default_rng(3)
+    n, p = 3000, 110
+    X = rng.normal(size=(n, p))
+    y = rng.poisson(np.exp(0.1 + X @ rng.normal(scale=0.3 / np.sqrt(p), size=p))).astype(float)
+    single = []
+    original = solver_module.iteration_pass
+
+    def recording(block, y_, offset_, weight_, coef, spec):
+        single.append(spec.single_precision)
+        return original(block, y_, offset_, weight_, coef, spec)
+
+    monkeypatch.setattr(solver_module, "iteration_pass", recording)
+    with dask.config.set(scheduler="threads"):
+        model = FisherScoringGLM(family="poisson", alpha=1e-3, tol=1e-12)
+        model.fit(da.from_array(X, chunks=(700, p)), y)
+    assert any(single)
+    monkeypatch.setattr("skglm_fisher.glm._design.SINGLE_PRECISION_MIN_COLUMNS", 10**9)
+    expected = FisherScoringGLM(family="poisson", alpha=1e-3, tol=1e-12).fit(X, y)
+    np.testing.assert_allclose(model.coef_, expected.coef_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(model.std_errors_, expected.std_errors_, rtol=1e-9)
+    np.testing.assert_allclose(model.deviance_, expected.deviance_, rtol=1e-12)

@@ -84,6 +84,17 @@ class DaskDesign:
         self._sums = None
 
     @property
+    def single_precision_gram_pays(self) -> bool:
+        """As :attr:`LocalDesign.single_precision_gram_pays
+        <skglm_fisher.glm._design.LocalDesign.single_precision_gram_pays>`: dense float64 blocks
+        of :data:`~skglm_fisher.glm._design.SINGLE_PRECISION_MIN_COLUMNS` columns or more."""
+        from skglm_fisher.glm import _design
+
+        dense = not sp.issparse(getattr(self.X, "_meta", None))
+        return (dense and self.dtype == np.float64
+                and self.n_features >= _design.SINGLE_PRECISION_MIN_COLUMNS)  # fmt: skip
+
+    @property
     def blocks(self):
         bounds = np.concatenate([[0], np.cumsum(self._row_chunks)])
         return list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
