@@ -368,8 +368,8 @@ def test_float32_step_grams_only_where_they_pay(monkeypatch):
         assert not any(used)
     _, _, used = _fit_wide(X.astype(np.float32), y, offset, sw, monkeypatch, single=True)
     assert not any(used)  # float32 data already multiply in float32
-    _, _, used = _fit_wide(X[:, :50], y, offset, sw, monkeypatch, single=False)
-    assert not any(used)
+    _, _, used = _fit_wide(X[:, :99], y, offset, sw, monkeypatch, single=True)
+    assert not any(used)  # fewer columns than SINGLE_PRECISION_MIN_COLUMNS
 
 
 def test_chord_step_skips_the_last_gram_and_reports_the_float64_fit(monkeypatch):

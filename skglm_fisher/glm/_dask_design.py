@@ -17,7 +17,7 @@ from operator import add
 import numpy as np
 import scipy.sparse as sp
 
-from skglm_fisher.glm._design import LocalDesign
+from skglm_fisher.glm._design import LocalDesign, single_precision_pays
 
 __all__ = ["DaskDesign"]
 
@@ -85,14 +85,10 @@ class DaskDesign:
 
     @property
     def single_precision_gram_pays(self) -> bool:
-        """As :attr:`LocalDesign.single_precision_gram_pays
-        <skglm_fisher.glm._design.LocalDesign.single_precision_gram_pays>`: dense float64 blocks
-        of :data:`~skglm_fisher.glm._design.SINGLE_PRECISION_MIN_COLUMNS` columns or more."""
-        from skglm_fisher.glm import _design
-
+        """As for a local design (:func:`~skglm_fisher.glm._design.single_precision_pays`),
+        judged by the chunks' type."""
         dense = not sp.issparse(getattr(self.X, "_meta", None))
-        return (dense and self.dtype == np.float64
-                and self.n_features >= _design.SINGLE_PRECISION_MIN_COLUMNS)  # fmt: skip
+        return single_precision_pays(dense, self.dtype, self.n_features)
 
     @property
     def blocks(self):

@@ -74,6 +74,13 @@ def _cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def single_precision_pays(dense: bool, dtype, n_features: int) -> bool:
+    """Whether a design's step Grams may be multiplied in float32: dense float64 rows of
+    :data:`SINGLE_PRECISION_MIN_COLUMNS` columns or more (float32 data multiply in float32
+    anyway; sparse and one-hot Grams are not a dense product)."""
+    return dense and dtype == np.float64 and n_features >= SINGLE_PRECISION_MIN_COLUMNS
+
+
 class _Block:
     """Rows ``start:stop`` of a local design."""
 
@@ -254,10 +261,9 @@ class LocalDesign:
 
     @property
     def single_precision_gram_pays(self) -> bool:
-        """Whether a float32 Gram would be markedly faster (dense float64, wide enough)."""
-        return (self.structure is None and not sp.issparse(self.X)
-                and self.X.dtype == np.float64
-                and self.n_features >= SINGLE_PRECISION_MIN_COLUMNS)  # fmt: skip
+        """Whether a float32 Gram would be markedly faster (see :func:`single_precision_pays`)."""
+        dense = self.structure is None and not sp.issparse(self.X)
+        return single_precision_pays(dense, self.X.dtype, self.n_features)
 
     def with_rows(self, y=None, offset=None, sample_weight=None):
         """A view of the same ``X`` (and its one-hot structure) with other per-row vectors."""

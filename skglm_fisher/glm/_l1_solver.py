@@ -67,6 +67,7 @@ plus the intercept).
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -175,7 +176,7 @@ class L1IRLSSolver(IRLSSolver):
             st.decrement, st.kkt, st.line_search_failed = np.inf, np.inf, True
             return
         # tol=0 (iterate to max_iter) still needs a positive inner tolerance: rounding level.
-        inner_tol = max(INNER_TOL * pb.tol, 1e-20) * (abs(2.0 * st.objective) + 0.1)
+        inner_tol = max(INNER_TOL * pb.tol, 1e-20) * self._objective_scale()
         coef = solve_penalized_quadratic(h, g, l1, 0.0, b0, coef_start=b0, tol=inner_tol,
                                          max_sweeps=MAX_SWEEPS, polish=True).coef  # fmt: skip
         d = coef - b0
@@ -189,7 +190,7 @@ class L1IRLSSolver(IRLSSolver):
         ``tol · (2F + 0.1)`` and no zero coefficient outside the working set violates its
         condition."""
         pb, st = self.problem, self.state
-        threshold = pb.tol * (abs(2.0 * st.objective) + 0.1)
+        threshold = self._decrement_tolerance()
         st.converged = bool(
             st.decrement <= threshold and st.kkt <= threshold and st.violators.size == 0
         )
@@ -233,17 +234,16 @@ class L1IRLSSolver(IRLSSolver):
                 st.objective
             ):
                 gradient = trial.gradient - pb.penalty.gradient(coef)
-                threshold = pb.tol * (abs(2.0 * st.objective) + 0.1)
+                threshold = self._decrement_tolerance()
                 outside = self._outside(st.gram_columns) & (np.abs(gradient) > self.l1)
                 if self._scaled_kkt(coef, gradient) <= threshold and not outside.any():
                     st.coef, st.score, st.gradient, sums = coef, trial.gradient, gradient, trial
                     st.n_iter += 1
-        if sums is None:
-            sums = pb.design.map_reduce(statistics_pass, st.coef, spec)
+        if sums is None:  # the score at ``st.coef`` is known: not again
+            sums = pb.design.map_reduce(statistics_pass, st.coef, replace(spec, score=False))
         st.deviance, st.pearson = sums.deviance, sums.pearson
         st.objective = self._objective(st.coef, sums.deviance)
-        if sums.n_boundary and sums.n_boundary == sums.n_positive:
-            st.converged, st.boundary_stop = False, True
+        self._check_boundary(sums)
         q = pb.n_coef
         gram = pb.design.finish_gram(self._constant_gram if known else sums.gram,
                                      pb.fit_intercept)  # fmt: skip
@@ -251,24 +251,9 @@ class L1IRLSSolver(IRLSSolver):
                                           1.0, "none")  # fmt: skip
         self._warn_convergence()
         self._warn_boundary(sums)
-        return IRLSResult(
-            coef=st.coef,
-            n_iter=st.n_iter,
-            converged=st.converged,
-            deviance=st.deviance,
-            pearson=st.pearson,
-            objective=st.objective,
-            gram=gram,
-            information=pb.penalty.add_to(gram),
-            factor=no_covariance,
-            rank=int(np.count_nonzero((st.coef != 0) | self.free)),
-            aliased=np.zeros(q, dtype=bool),
-            null_deviance=self._null_deviance() if pb.null_model else np.nan,
-            null=self._null,
-            log_likelihood=sums.log_likelihood,
-            n_boundary=sums.n_boundary,
-            n_positive=sums.n_positive,
-        )
+        rank = int(np.count_nonzero((st.coef != 0) | self.free))
+        return self._result(sums, gram, no_covariance, rank, np.zeros(q, dtype=bool),
+                            self._null_deviance() if pb.null_model else np.nan, None)  # fmt: skip
 
     def resume(self, previous: L1IRLSSolver, requested=None):
         """Set ``state`` from ``previous``'s on the same rows with no pass over them (the
@@ -349,7 +334,7 @@ class L1IRLSSolver(IRLSSolver):
         return sums
 
     def _warn_convergence(self):
-        pb, st = self.problem, self.state
+        st = self.state
         if st.converged:
             return
         reason = self._not_converged_reason()
@@ -357,7 +342,7 @@ class L1IRLSSolver(IRLSSolver):
             f"Fisher scoring with an L1 penalty did not converge: {reason} (decrement "
             f"{st.decrement:.3g}, largest scaled KKT violation {st.kkt:.3g}, "
             f"{len(st.violators)} zero coefficient(s) violating |gradient| <= l1, threshold "
-            f"{pb.tol * (abs(2.0 * st.objective) + 0.1):.3g}). The coefficients do not meet "
+            f"{self._decrement_tolerance():.3g}). The coefficients do not meet "
             "the optimality conditions; increase max_iter or tol.",
             ConvergenceWarning,
             stacklevel=4,

@@ -398,7 +398,7 @@ class MultinomialSolver(IRLSSolver):
             self._refresh = st.decrement > REFRESH_CONTRACTION * self._last_decrement
         self._last_decrement = st.decrement
         converged = super().check_convergence()
-        polish = POLISH_DECREMENT * (abs(2.0 * st.objective) + 0.1)
+        polish = POLISH_DECREMENT * self._objective_scale()
         return converged and not (self._stale and st.decrement > polish)
 
     def finalize(self) -> IRLSResult:
@@ -414,9 +414,7 @@ class MultinomialSolver(IRLSSolver):
         """
         pb, st = self.problem, self.state
         step = st.converged and st.step is not None and bool(np.any(st.step != 0))
-        fresh = self._stale or (
-            step and st.decrement > FRESH_INFORMATION * (abs(2.0 * st.objective) + 0.1)
-        )
+        fresh = self._stale or (step and st.decrement > FRESH_INFORMATION * self._objective_scale())
         spec = pb.spec(pb.information_kind if fresh else None, meat=pb.robust, boundary=True)
         sums = None
         if step:
@@ -446,19 +444,11 @@ class MultinomialSolver(IRLSSolver):
         st.deviance, st.pearson = sums.deviance, sums.pearson
         st.objective = self._objective(st.coef, sums.deviance)
         factor, rank, gram = self.final_information()
-        if sums.n_boundary and sums.n_boundary == sums.n_positive:
-            st.converged, st.boundary_stop = False, True
+        self._check_boundary(sums)
         # Rows at the boundary are reported by the estimator, which knows the class labels.
         self._warn(PassSums(), factor, rank)
-        return IRLSResult(
-            coef=st.coef, n_iter=st.n_iter, converged=st.converged, deviance=st.deviance,
-            pearson=st.pearson, objective=st.objective, gram=gram,
-            information=pb.penalty.add_to(gram), factor=factor, rank=rank,
-            aliased=factor.aliased.copy(),
-            null_deviance=null_deviance(self.class_totals, pb.fit_intercept),
-            log_likelihood=sums.log_likelihood, n_boundary=sums.n_boundary,
-            n_positive=sums.n_positive, meat=sums.meat,
-        )  # fmt: skip
+        return self._result(sums, gram, factor, rank, factor.aliased.copy(),
+                            null_deviance(self.class_totals, pb.fit_intercept), sums.meat)
 
     # -- hooks of the inherited steps -----------------------------------------------------
     def _evaluate(self, coef, information) -> PassSums:

@@ -83,9 +83,10 @@ FRESH_INFORMATION = 1e-15
 #: perturbs the equilibrated information by about 1e-6 per entry, so a step is that much times
 #: the conditioning off Newton's: it converges a little slower than quadratically, while the
 #: score, the deviance and the statistics stay in float64, so that the fixed point and the
-#: reported numbers are those of a float64 fit. A step that fails to shrink the decrement
-#: fourfold also returns the fit to float64 Grams.
+#: reported numbers are those of a float64 fit. A step that fails to shrink the decrement by
+#: :data:`SINGLE_PRECISION_MIN_CONTRACTION` also returns the fit to float64 Grams.
 SINGLE_PRECISION_MAX_CONDITION = 1e3
+SINGLE_PRECISION_MIN_CONTRACTION = 0.25
 #: In those fits, a step whose end is predicted (from the last two decrements' quadratic rate)
 #: to have a decrement below this fraction of the tolerance is taken with a pass that skips the
 #: Gram; the step from there uses the previous information (a chord step) and the final pass
@@ -362,7 +363,7 @@ class IRLSSolver:
             ):
                 # Too ill-conditioned (or aliased) for a float32 Gram: float64 from here on.
                 self._single_precision = False
-                self.update_information(self._evaluate(st.coef, information=True))
+                self._information_again()
                 factor = self._cholesky(st.gram, keep=~st.aliased)
         if factor is not None and factor.usable_for_step():
             st.step = self._cholesky_step(factor)
@@ -373,7 +374,7 @@ class IRLSSolver:
         st.factor = factor
         st.aliased = factor.aliased.copy()
         decrement = float(st.gradient @ st.step)
-        if st.gram_single and decrement > 0.25 * st.decrement:
+        if st.gram_single and decrement > SINGLE_PRECISION_MIN_CONTRACTION * st.decrement:
             self._single_precision = False  # slow progress: nothing to gain from float32
         st.decrement = decrement
 
@@ -437,9 +438,8 @@ class IRLSSolver:
         fresh = (
             step
             and not pb.constant_information
-            and (approximate
-                 or st.decrement > FRESH_INFORMATION * (abs(2.0 * st.objective) + 0.1))
-        )  # fmt: skip
+            and (approximate or st.decrement > FRESH_INFORMATION * self._objective_scale())
+        )
         kind = ("qr" if pb.solver == "qr" else "fisher") if fresh else None
         spec = StatisticsSpec(
             family=pb.family,
@@ -477,33 +477,38 @@ class IRLSSolver:
         st.deviance, st.pearson = sums.deviance, sums.pearson
         st.objective = self._objective(st.coef, sums.deviance)
         covariance_factor, rank, gram = self.final_information()
-        if sums.n_boundary and sums.n_boundary == sums.n_positive:
-            # Every fitted mean on the boundary: the iterates stop because every weight
-            # vanished, not at a maximum of the likelihood.
-            st.converged, st.boundary_stop = False, True
+        self._check_boundary(sums)
         self._warn(sums, covariance_factor, rank)
-        return IRLSResult(
-            coef=st.coef,
-            n_iter=st.n_iter,
-            converged=st.converged,
-            deviance=st.deviance,
-            pearson=st.pearson,
-            objective=st.objective,
-            gram=gram,
-            information=pb.penalty.add_to(gram),
-            factor=covariance_factor,
-            rank=rank,
-            aliased=covariance_factor.aliased.copy(),
-            null_deviance=self._null_deviance() if pb.null_model else np.nan,
-            null=self._null,
-            log_likelihood=sums.log_likelihood,
-            n_boundary=sums.n_boundary,
-            n_positive=sums.n_positive,
-            meat=None if sums.meat is None else pb.design.finish_gram(sums.meat, pb.fit_intercept),
-        )
+        meat = None if sums.meat is None else pb.design.finish_gram(sums.meat, pb.fit_intercept)
+        return self._result(sums, gram, covariance_factor, rank, covariance_factor.aliased.copy(),
+                            self._null_deviance() if pb.null_model else np.nan, meat)  # fmt: skip
 
-    def _decrement_tolerance(self) -> float:
-        return self.problem.tol * (abs(2.0 * self.state.objective) + 0.1)
+    def _check_boundary(self, sums):
+        """Every fitted mean on the boundary: the iterates stop because every weight vanished,
+        not at a maximum of the likelihood (not converged)."""
+        if sums.n_boundary and sums.n_boundary == sums.n_positive:
+            self.state.converged, self.state.boundary_stop = False, True
+
+    def _result(self, sums, gram, factor, rank, aliased, null_deviance, meat) -> IRLSResult:
+        """The :class:`IRLSResult` of the final state and pass ``sums``, with the information
+        ``gram`` (unpenalised), its covariance ``factor``, ``rank`` and ``aliased`` set."""
+        st = self.state
+        return IRLSResult(
+            coef=st.coef, n_iter=st.n_iter, converged=st.converged, deviance=st.deviance,
+            pearson=st.pearson, objective=st.objective, gram=gram,
+            information=self.problem.penalty.add_to(gram), factor=factor, rank=rank,
+            aliased=aliased, null_deviance=null_deviance, null=self._null,
+            log_likelihood=sums.log_likelihood, n_boundary=sums.n_boundary,
+            n_positive=sums.n_positive, meat=meat,
+        )  # fmt: skip
+
+    def _objective_scale(self, objective=None) -> float:
+        """``2F + 0.1`` (``F`` the current objective by default): what decrements, KKT
+        violations and their tolerances are relative to."""
+        return abs(2.0 * (self.state.objective if objective is None else objective)) + 0.1
+
+    def _decrement_tolerance(self, objective=None) -> float:
+        return self.problem.tol * self._objective_scale(objective)
 
     def _chord_predicted(self) -> bool:
         """Whether the end of the coming step will be converged, by the quadratic rate of the
@@ -524,8 +529,8 @@ class IRLSSolver:
         if factor is None or not factor.usable_for_step():
             return True  # the covariance takes the QR route; the step was a small one
         gradient = sums.gradient - self.problem.penalty.gradient(st.coef)
-        st.objective = self._objective(st.coef, sums.deviance)
-        return float(gradient @ factor.solve(gradient)) <= self._decrement_tolerance()
+        tolerance = self._decrement_tolerance(self._objective(st.coef, sums.deviance))
+        return float(gradient @ factor.solve(gradient)) <= tolerance
 
     def _resume(self, sums) -> IRLSResult:
         """Iterate on from the end of a chord step that did not converge (the final pass's
@@ -539,9 +544,13 @@ class IRLSSolver:
         return self.finalize()
 
     def _refresh_information(self):
-        """Evaluate the information at the current coefficients again (after a chord step that
-        did not converge); no more chord steps in this fit."""
+        """After a chord step that did not converge: no more chord steps in this fit, and the
+        information at the current coefficients."""
         self._chord_steps = False
+        self._information_again()
+
+    def _information_again(self):
+        """Evaluate the information at the current coefficients (as the steps compute it)."""
         self.update_information(self._evaluate(self.state.coef, information=True))
         self.state.gram_stale = False
 
