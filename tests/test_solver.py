@@ -322,87 +322,97 @@ def _wide_poisson(n=3000, p=120, seed=0, correlated=False):
 
 
 def _fit_wide(X, y, offset, sw, monkeypatch, single, **kwargs):
+    """Fit with or without the wide-design steps; also return the passes' kinds in order
+    (``'fisher32'`` for a float32 Gram, one entry per pass)."""
     columns = 100 if single else 10**9
     monkeypatch.setattr("skglm_fisher.glm._design.SINGLE_PRECISION_MIN_COLUMNS", columns)
     ridge = kwargs.pop("ridge", 1.0)
     problem = IRLSProblem(make_design(X, y, offset, sw), glm.Poisson(),
                           np.r_[0.0, np.full(X.shape[1], ridge)], tol=1e-12, **kwargs)  # fmt: skip
-    precisions = []
+    kinds = []
     original = iteration_pass
 
     def recording(block, y_, offset_, weight_, coef, spec):
-        precisions.append(spec.single_precision and spec.information == "fisher")
+        single = spec.single_precision and spec.information == "fisher"
+        kinds.append("fisher32" if single else spec.information)
         return original(block, y_, offset_, weight_, coef, spec)
 
     monkeypatch.setattr("skglm_fisher.glm._solver.iteration_pass", recording)
     solver = IRLSSolver(problem)
-    return solver.solve(), solver, precisions
+    result = solver.solve()
+    blocks = len(problem.design.blocks)  # the kernel runs once per row block
+    # Without the deviance-only passes that rank the starting candidates.
+    return result, solver, [kind for kind in kinds[::blocks] if kind is not None]
 
 
-@pytest.mark.parametrize("correlated", [False, True])
-def test_float32_step_grams_report_the_float64_fit(monkeypatch, correlated):
-    X, y, offset, sw = _wide_poisson(correlated=correlated)
-    ridge = 0.0 if correlated else 1.0
-    exact, _, none = _fit_wide(X, y, offset, sw, monkeypatch, single=False, ridge=ridge)
-    fast, solver, used = _fit_wide(X, y, offset, sw, monkeypatch, single=True, ridge=ridge)
-    assert not any(none) and any(used)
+def _assert_float64_fit(fast, exact, X, y, offset, sw):
+    """The same fixed point (the score is float64), and the reported information is float64
+    at the returned coefficients, not a step's float32 product or an earlier point's."""
     assert fast.converged and exact.converged
-    # The same fixed point (the score is float64) and the reported information is float64 at
-    # the returned coefficients, not the last step's float32 product.
     np.testing.assert_allclose(fast.coef, exact.coef, rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(fast.deviance, exact.deviance, rtol=1e-13)
     mu = np.exp(X @ fast.coef[1:] + fast.coef[0] + offset)
     design = np.column_stack([np.ones(len(y)), X])
     np.testing.assert_allclose(fast.gram, design.T @ (design * (sw * mu)[:, None]), rtol=1e-12,
                                atol=1e-9 * np.abs(fast.gram).max())  # fmt: skip
-    np.testing.assert_allclose(fast.factor.inverse(), exact.factor.inverse(), rtol=1e-7)
-    # An ill-conditioned design leaves float32 after the first step and keeps its iterations.
-    assert solver._single_precision is not correlated
-    assert fast.n_iter <= exact.n_iter + 1
+    inverse = exact.factor.inverse()
+    np.testing.assert_allclose(fast.factor.inverse(), inverse, rtol=1e-7,
+                               atol=1e-9 * np.diag(inverse).max())  # fmt: skip
 
+
+@pytest.mark.parametrize("correlated", [False, True])
+def test_float32_step_grams_report_the_float64_fit(monkeypatch, correlated):
+    X, y, offset, sw = _wide_poisson(correlated=correlated)
+    ridge = 0.0 if correlated else 1.0
+    exact, _, plain = _fit_wide(X, y, offset, sw, monkeypatch, single=False, ridge=ridge)
+    fast, solver, kinds = _fit_wide(X, y, offset, sw, monkeypatch, single=True, ridge=ridge)
+    assert "fisher32" not in plain and "fisher32" in kinds
+    _assert_float64_fit(fast, exact, X, y, offset, sw)
+    # An ill-conditioned design leaves float32 after the first step (its Gram is computed
+    # again in float64 at once), and neither takes more Grams than the plain fit.
+    assert solver._single_precision is not correlated
+    assert kinds[:2] == (["fisher32", "fisher"] if correlated else ["fisher32", "score"])
+    grams = sum(kind in ("fisher", "fisher32") for kind in kinds)
+    assert grams <= plain.count("fisher")
 
 def test_float32_step_grams_only_where_they_pay(monkeypatch):
     X, y, offset, sw = _wide_poisson()
     for kwargs in ({"solver": "qr"}, {"solver": "observed"}):
-        _, _, used = _fit_wide(X, y, offset, sw, monkeypatch, single=True, **kwargs)
-        assert not any(used)
-    _, _, used = _fit_wide(X.astype(np.float32), y, offset, sw, monkeypatch, single=True)
-    assert not any(used)  # float32 data already multiply in float32
-    _, _, used = _fit_wide(X[:, :99], y, offset, sw, monkeypatch, single=True)
-    assert not any(used)  # fewer columns than SINGLE_PRECISION_MIN_COLUMNS
+        _, _, kinds = _fit_wide(X, y, offset, sw, monkeypatch, single=True, **kwargs)
+        assert "fisher32" not in kinds
+    _, _, kinds = _fit_wide(X.astype(np.float32), y, offset, sw, monkeypatch, single=True)
+    assert "fisher32" not in kinds  # float32 data already multiply in float32
+    _, _, kinds = _fit_wide(X[:, :99], y, offset, sw, monkeypatch, single=True)
+    assert "fisher32" not in kinds and "score" not in kinds  # fewer than 100 columns
 
 
-def test_chord_step_skips_the_last_gram_and_reports_the_float64_fit(monkeypatch):
+def test_chord_steps_take_one_gram_and_report_the_float64_fit(monkeypatch):
     X, y, offset, sw = _wide_poisson(seed=1)
-    exact, _, _ = _fit_wide(X, y, offset, sw, monkeypatch, single=False)
-    kinds = []
-    original = iteration_pass
-
-    def recording(block, y_, offset_, weight_, coef, spec):
-        kinds.append(spec.information)
-        return original(block, y_, offset_, weight_, coef, spec)
-
-    monkeypatch.setattr("skglm_fisher.glm._design.SINGLE_PRECISION_MIN_COLUMNS", 100)
-    monkeypatch.setattr("skglm_fisher.glm._solver.iteration_pass", recording)
-    problem = IRLSProblem(make_design(X, y, offset, sw), glm.Poisson(),
-                          np.r_[0.0, np.full(X.shape[1], 1.0)], tol=1e-12)  # fmt: skip
-    fast = IRLSSolver(problem).solve()
-    blocks = len(problem.design.blocks)  # the kernel runs once per row block
-    assert kinds.count("score") == blocks and kinds[-blocks:] == ["score"] * blocks  # last step
-    assert fast.converged and fast.n_iter == exact.n_iter
-    np.testing.assert_allclose(fast.coef, exact.coef, rtol=1e-9, atol=1e-11)
-    np.testing.assert_allclose(fast.gram, exact.gram, rtol=1e-9, atol=1e-9 * exact.gram.max())
+    exact, _, plain = _fit_wide(X, y, offset, sw, monkeypatch, single=False)
+    fast, _, kinds = _fit_wide(X, y, offset, sw, monkeypatch, single=True)
+    # The start's float32 Gram serves every step; the final pass computes the float64 one.
+    assert kinds[0] == "fisher32" and set(kinds[1:]) == {"score"}
+    assert plain.count("fisher") >= 3
+    _assert_float64_fit(fast, exact, X, y, offset, sw)
 
 
-@pytest.mark.parametrize("failure", ["prediction", "final check"])
-def test_a_chord_step_that_does_not_converge_resumes_fisher_scoring(monkeypatch, failure):
+def test_quasi_newton_pairs_speed_up_the_chord_steps(monkeypatch):
+    X, y, offset, sw = _wide_poisson(seed=1)
+    corrected, _, with_pairs = _fit_wide(X, y, offset, sw, monkeypatch, single=True)
+    monkeypatch.setattr("skglm_fisher.glm._solver.QUASI_NEWTON_PAIRS", 0)
+    plain, _, without = _fit_wide(X, y, offset, sw, monkeypatch, single=True)
+    assert len(with_pairs) < len(without)
+    np.testing.assert_allclose(corrected.coef, plain.coef, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("failure", ["contraction", "final check"])
+def test_chord_steps_that_do_not_contract_or_converge_fall_back(monkeypatch, failure):
     X, y, offset, sw = _wide_poisson(seed=2)
     exact, _, _ = _fit_wide(X, y, offset, sw, monkeypatch, single=False)
-    monkeypatch.setattr("skglm_fisher.glm._design.SINGLE_PRECISION_MIN_COLUMNS", 100)
-    if failure == "prediction":  # chord steps from the second iteration on, far too early
-        monkeypatch.setattr("skglm_fisher.glm._solver.CHORD_MARGIN", np.inf)
-    else:  # the decrement at the end of the chord step is found too large once
-        calls = []
+    calls = []
+    if failure == "contraction":  # no chord step contracts enough: a Gram after each
+        monkeypatch.setattr("skglm_fisher.glm._solver.REFRESH_CONTRACTION", 0.0)
+    else:  # the decrement at the end of the chord steps is found too large once
         check = IRLSSolver._converged_after_chord
 
         def refuse_once(self, sums):
@@ -410,14 +420,11 @@ def test_a_chord_step_that_does_not_converge_resumes_fisher_scoring(monkeypatch,
             return len(calls) > 1 and check(self, sums)
 
         monkeypatch.setattr(IRLSSolver, "_converged_after_chord", refuse_once)
-    problem = IRLSProblem(make_design(X, y, offset, sw), glm.Poisson(),
-                          np.r_[0.0, np.full(X.shape[1], 1.0)], tol=1e-12)  # fmt: skip
-    solver = IRLSSolver(problem)
-    fast = solver.solve()
-    assert not solver._chord_steps  # it fell back to a fresh information at every step
-    if failure == "final check":
-        assert len(calls) == 1
-    assert fast.converged
-    np.testing.assert_allclose(fast.coef, exact.coef, rtol=1e-9, atol=1e-11)
-    np.testing.assert_allclose(fast.deviance, exact.deviance, rtol=1e-13)
-    np.testing.assert_allclose(fast.gram, exact.gram, rtol=1e-9, atol=1e-9 * exact.gram.max())
+    fast, solver, kinds = _fit_wide(X, y, offset, sw, monkeypatch, single=True)
+    if failure == "contraction":
+        # Chord and Gram passes alternate after the start.
+        assert kinds[1::2] == ["score"] * len(kinds[1::2])
+        assert set(kinds[2::2]) <= {"fisher32", "fisher"}
+    else:
+        assert len(calls) == 1 and not solver._chord_steps  # Fisher scoring from there on
+    _assert_float64_fit(fast, exact, X, y, offset, sw)

@@ -21,14 +21,9 @@ copies and 69 ms for one ``syrk`` of the Kronecker rows). The logit is canonical
 scoring with fresh information is Newton's method.
 
 Those Grams cost as much as 25 passes that compute the score alone (which read each block once
-for the linear predictors and the score), so the information is not recomputed at every
-iteration: the step is taken with the information of an earlier point (a chord step) as long as
-such steps shrink the Newton decrement at least fourfold (:data:`REFRESH_CONTRACTION`) without
-halving, and recomputed otherwise. The decrement is always taken with the information in use.
-Once it passes the convergence rule with an older information, cheap steps continue until it is
-below :data:`~skglm_fisher.glm._solver.FRESH_INFORMATION` of the objective (at the rate of the
-chord steps), so that the returned coefficients are as accurate as Newton's; the final pass then
-computes the information at them for the covariance.
+for the linear predictors and the score), so the steps are mostly chord steps with the
+information of an earlier point, corrected by the score differences since, as the GLM solver
+takes them for wide designs (see :mod:`skglm_fisher.glm._solver`).
 
 The solver minimises ``F(theta) = ½ Σ s·dev + ½ (theta - m)ᵀ Λ (theta - m)`` with the named
 steps, step halving, convergence rule (``Gᵀ H⁻¹ G <= tol · (2F + 0.1)``), factors and aliasing
@@ -67,21 +62,6 @@ __all__ = [
 #: Rows of a block whose Kronecker rows (``K`` per row) are triangularised at once by the QR
 #: route, keeping its temporaries to a few MB.
 QR_CHUNK_ROWS = 512
-#: A step taken with the information of an earlier point (a chord step) that shrinks the
-#: decrement by less than this factor makes the next pass recompute the information. Measured
-#: on 200,000 rows, 5 classes and 50 features, one thread: a pass with the Grams costs ten
-#: score passes; against Fisher scoring with the information of every iterate, weak effects
-#: took 10 steps with 1 information pass (after the start's) instead of 5 with 5, 1.61 s
-#: instead of 2.48 s, and strong effects 22 steps with 2 instead of 7 with 7, 2.44 s instead
-#: of 3.27 s, to the same deviance.
-REFRESH_CONTRACTION = 0.25
-#: With the information of an earlier point, the iteration goes on after the convergence rule
-#: is met until the decrement is below this fraction of ``2F + 0.1`` (the chord steps converge
-#: linearly): the coefficients are then within ``sqrt(1e-15 · 2F)`` standard errors of the
-#: optimum, and the information at them is the GLM solver's "fresh" one.
-POLISH_DECREMENT = FRESH_INFORMATION
-
-
 # --------------------------------------------------------------------------------------------
 # Row-block kernels
 # --------------------------------------------------------------------------------------------
@@ -342,10 +322,7 @@ class MultinomialSolver(IRLSSolver):
         super().__init__(problem)
         self.class_totals = None
         self.n_information = 0  # passes that computed the information
-        self._stale = False  # the information in ``state`` is from an earlier point
-        self._refresh = False  # the next pass must compute the information
-        self._last_decrement = None
-        self._trials = 0  # passes with the information asked for since the last update
+        self._chord_steps = True
 
     # -- named steps ----------------------------------------------------------------------
     def setup(self, coef0=None):
@@ -377,7 +354,6 @@ class MultinomialSolver(IRLSSolver):
     def update_information(self, sums: PassSums):
         """Store the gradient, information and objective of a pass in ``state``."""
         pb, st = self.problem, self.state
-        self._trials = 0
         if sums.gram is not None:
             st.gram, st.gram_kind = self._assemble(sums.gram), "fisher"
         st.rfactor = sums.rfactor
@@ -385,36 +361,18 @@ class MultinomialSolver(IRLSSolver):
         st.deviance, st.pearson = sums.deviance, sums.pearson
         st.objective = self._objective(st.coef, sums.deviance)
 
-    def check_convergence(self) -> bool:
-        """The GLM solver's rule; decide whether the next pass recomputes the information.
-
-        With the information of an earlier point, a decrement that passes the rule sets
-        ``converged`` but the iteration goes on (with cheap passes) until the decrement is
-        below :data:`POLISH_DECREMENT` of the objective, the accuracy a last Newton step gives.
-        """
-        st = self.state
-        if self._stale and self._last_decrement:
-            # How much the last chord step shrank the decrement.
-            self._refresh = st.decrement > REFRESH_CONTRACTION * self._last_decrement
-        self._last_decrement = st.decrement
-        converged = super().check_convergence()
-        polish = POLISH_DECREMENT * self._objective_scale()
-        return converged and not (self._stale and st.decrement > polish)
-
     def finalize(self) -> IRLSResult:
         """Take the last (converged) step in the statistics pass, which also computes the
         information there (unless the step is at rounding level and the information current),
         and return the result.
 
-        After chord steps, the decrement is below ``FRESH_INFORMATION`` of the objective: one
-        Newton step with the information and score of the final pass then brings the
-        coefficients to the optimum within rounding, as the GLM solver's last step does, and
-        changes the information by less than the rounding its covariance is computed to; the
-        deviance and the other sums are then taken at the returned coefficients.
+        After chord steps, the decrement is checked with that information and one Newton step
+        with it is taken, as the GLM solver does (``_last_newton_step``).
         """
         pb, st = self.problem, self.state
+        chord = st.gram_stale
         step = st.converged and st.step is not None and bool(np.any(st.step != 0))
-        fresh = self._stale or (step and st.decrement > FRESH_INFORMATION * self._objective_scale())
+        fresh = chord or (step and st.decrement > FRESH_INFORMATION * self._objective_scale())
         spec = pb.spec(pb.information_kind if fresh else None, meat=pb.robust, boundary=True)
         sums = None
         if step:
@@ -424,21 +382,19 @@ class MultinomialSolver(IRLSSolver):
                 st.coef, sums = coef, trial
                 st.n_iter += 1
         if sums is None:
-            if not self._stale:
+            if not chord:
                 spec = replace(spec, information=None)
             sums = pb.design.map_reduce(statistics_pass, st.coef, spec)
         if spec.information == "fisher":
             st.gram, st.gram_kind = self._assemble(sums.gram), "fisher"
             st.factor, st.rfactor = self._cholesky(st.gram, keep=~st.aliased), None
-            usable = st.factor is not None and st.factor.usable_for_step()
-            if self._stale and st.converged and usable:
-                st.gradient = sums.gradient - pb.penalty.gradient(st.coef)
-                st.coef = st.coef + self._cholesky_step(st.factor)
-                # The likelihood at the returned coefficients (a pass without the Grams); the
-                # meat keeps the score outer products of the final pass.
-                at = pb.design.map_reduce(statistics_pass, st.coef, pb.spec(boundary=True))
-                at.meat = sums.meat
-                sums = at
+            if chord and st.converged:
+                if not self._converged_after_chord(sums):
+                    return self._resume(sums)
+                cheap = pb.spec(boundary=True)
+                sums = self._last_newton_step(
+                    sums, lambda at: pb.design.map_reduce(statistics_pass, at, cheap)
+                )
         elif spec.information == "qr":
             st.rfactor, st.factor = sums.rfactor, None
         st.deviance, st.pearson = sums.deviance, sums.pearson
@@ -452,23 +408,10 @@ class MultinomialSolver(IRLSSolver):
 
     # -- hooks of the inherited steps -----------------------------------------------------
     def _evaluate(self, coef, information) -> PassSums:
-        """One iteration pass at ``coef``; ``information`` False, True or ``'qr'``.
-
-        ``True`` computes the score alone (``update_information`` then keeps the information
-        of the earlier point) unless the last chord step contracted poorly, or the step was
-        halved (a second request since the last update), or there is no information yet.
-        """
-        pb, st = self.problem, self.state
+        """One iteration pass at ``coef``; ``information`` False, True, ``'score'`` or
+        ``'qr'``."""
+        pb = self.problem
         kind = pb.information_kind if information is True else information or None
-        if information is True:
-            self._trials += 1
-            chord = (
-                kind == "fisher" and st is not None and st.gram is not None
-                and not self._refresh and self._trials == 1
-            )  # fmt: skip
-            kind = "score" if chord else kind
-            self._stale = chord
-            self._refresh = self._refresh and chord
         if kind in ("fisher", "qr"):
             self.n_information += 1
         return pb.design.map_reduce(iteration_pass, coef, pb.spec(kind))
