@@ -428,3 +428,21 @@ def test_chord_steps_that_do_not_contract_or_converge_fall_back(monkeypatch, fai
     else:
         assert len(calls) == 1 and not solver._chord_steps  # Fisher scoring from there on
     _assert_float64_fit(fast, exact, X, y, offset, sw)
+
+
+@pytest.mark.parametrize("collinear", [False, True])
+def test_the_rank_of_a_ridge_fit_is_that_of_the_unpenalised_information(collinear):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(400, 6))
+    if collinear:
+        X[:, 1] = X[:, 0]
+    y = rng.poisson(np.exp(0.2 + X @ np.full(6, 0.1))).astype(float)
+    problem = IRLSProblem(make_design(X, y), glm.Poisson(), np.r_[0.0, np.full(6, 1.0)])
+    solver = IRLSSolver(problem)
+    result = solver.solve()
+    # A ridge this small next to the information needs no second factorisation to show the
+    # full rank; one that hides an aliased column cannot pass that test.
+    assert solver._penalty_keeps_rank(result.factor) is not collinear
+    assert result.rank == 7 - collinear and not result.aliased.any()
+    data = cholesky_factor(result.gram)
+    assert (data is not None and data.usable_for_covariance()) is not collinear

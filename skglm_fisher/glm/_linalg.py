@@ -112,36 +112,52 @@ class InformationFactor:
         )
         return out
 
+    @functools.cached_property
+    def r_inverse(self) -> np.ndarray:
+        """``R⁻¹`` (upper triangular; LAPACK ``trtri``, 2.5 times faster than a triangular solve
+        against the identity at 1,500 columns, measured), computed once for the covariance,
+        the standard errors and :meth:`equilibrated_variances`."""
+        with blas_for_factorisation(self.r.shape[0]):
+            r_inverse, info = lapack.dtrtri(self.r, lower=0)
+        if info != 0:  # pragma: no cover - r comes from a successful factorisation
+            raise np.linalg.LinAlgError(f"dtrtri failed with info={info}.")
+        return r_inverse
+
+    def equilibrated_variances(self) -> np.ndarray:
+        """``diag((RᵀR)⁻¹)``, the diagonal of ``(D H D)⁻¹`` over the identified columns: the
+        row norms² of ``R⁻¹``."""
+        return np.einsum("ij,ij->i", self.r_inverse, self.r_inverse)
+
     @_one_blas_thread
     def inverse(self) -> np.ndarray:
         """``H⁻¹`` on the identified columns (``chol2inv``); NaN rows and columns for aliased."""
         q = self.keep.shape[0]
-        out = np.full((q, q), np.nan)
         k = self.r.shape[0]
-        if k:
-            inv, info = lapack.dpotri(self.r, lower=0)
-            if info != 0:  # pragma: no cover - r comes from a successful factorisation
-                raise np.linalg.LinAlgError(f"dpotri failed with info={info}.")
-            inv = np.triu(inv) + np.triu(inv, 1).T
-            d = self.scale[self.keep]
-            out[np.ix_(self.keep, self.keep)] = d[:, None] * inv * d[None, :]
+        if not k:
+            return np.full((q, q), np.nan)
+        # R⁻¹ R⁻ᵀ in the upper triangle (LAPACK lauum: half the flops of a general product);
+        # the lower triangle stays that of R⁻¹, zeros.
+        upper, info = lapack.dlauum(self.r_inverse, lower=0)
+        if info != 0:  # pragma: no cover - r_inverse is triangular and finite
+            raise np.linalg.LinAlgError(f"dlauum failed with info={info}.")
+        inverse = upper + upper.T
+        inverse[np.diag_indices(k)] *= 0.5
+        d = self.scale[self.keep]
+        inverse *= d[:, None]
+        inverse *= d[None, :]
+        if k == q:
+            return inverse
+        out = np.full((q, q), np.nan)
+        out[np.ix_(self.keep, self.keep)] = inverse
         return out
 
-    @_one_blas_thread
     def standard_errors(self, dispersion=1.0) -> np.ndarray:
         """``sqrt(dispersion · diag(H⁻¹))`` without forming ``H⁻¹`` in the original scale (no
         underflow where the columns are huge); NaN for aliased columns."""
         out = np.full(self.keep.shape[0], np.nan)
-        k = self.r.shape[0]
-        if k:
-            # diag((RᵀR)⁻¹) = row norms² of R⁻¹ (dtrtri: 2.5 times faster than a triangular
-            # solve against the identity at 1,500 columns, measured).
-            r_inverse, info = lapack.dtrtri(self.r, lower=0)
-            if info != 0:  # pragma: no cover - r comes from a successful factorisation
-                raise np.linalg.LinAlgError(f"dtrtri failed with info={info}.")
-            out[self.keep] = self.scale[self.keep] * np.sqrt(
-                dispersion * np.einsum("ij,ij->i", r_inverse, r_inverse)
-            )
+        if self.r.shape[0]:
+            variances = dispersion * self.equilibrated_variances()
+            out[self.keep] = self.scale[self.keep] * np.sqrt(variances)
         return out
 
     def usable_for_step(self) -> bool:
@@ -179,8 +195,10 @@ def cholesky_factor(information, keep=None) -> InformationFactor | None:
     if not np.all(np.isfinite(h)) or np.any(diagonal <= 0):
         return None
     d = 1.0 / np.sqrt(diagonal)
-    scaled = h * d[:, None] * d[None, :]
-    r, info = lapack.dpotrf(scaled, lower=0, clean=1)
+    scaled = h * d[:, None]
+    scaled *= d[None, :]
+    # The transpose of the symmetric matrix is the same matrix in Fortran order: no copy.
+    r, info = lapack.dpotrf(scaled.T, lower=0, clean=1, overwrite_a=1)
     if info != 0:
         return None
     scale = np.ones(q)

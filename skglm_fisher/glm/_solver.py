@@ -762,12 +762,26 @@ class IRLSSolver:
             return None, None
         if st.gram_kind != "fisher":
             return None, None
-        if not np.any(pb.penalty.precision):
+        if not np.any(pb.penalty.precision) or self._penalty_keeps_rank(factor):
             return factor, factor.rank
         data = cholesky_factor(st.gram, keep=factor.keep)
         if data is None or not data.usable_for_covariance():
             return None, None
         return factor, data.rank
+
+    def _penalty_keeps_rank(self, factor) -> bool:
+        """Whether the unpenalised information ``H - Λ`` has the rank of the penalised ``H``
+        without factoring it: for a diagonal ``Λ`` with ``trace(Λ H⁻¹) <= 1/2``, the largest
+        eigenvalue of ``Λ^½ H⁻¹ Λ^½`` is at most 1/2, so ``H - Λ ⪰ H / 2``: its equilibrated
+        factor is at most about twice as ill-conditioned as ``factor``, which is fit for the
+        covariance, far from where a column could be aliased
+        (:data:`~skglm_fisher.glm._linalg.ALIAS_TOL`)."""
+        penalty = self.problem.penalty
+        if not penalty.diagonal or not factor.usable_for_covariance():
+            return False
+        keep = factor.keep
+        variances = factor.scale[keep] ** 2 * factor.equilibrated_variances()
+        return bool(penalty.precision[keep] @ variances <= 0.5)
 
     def _qr_statistics(self, r_data):
         """``(factor, rank)`` from the ``R`` of ``sqrt(w) ⊙ [1, X]``: the penalised factor and
