@@ -95,8 +95,11 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
     NaN standard errors, as R reports ``NA``. Families whose Fisher weights do not depend on the
     linear predictor (normal-identity, Gamma-log) compute the Gram once. CSR input made of
     one-hot blocks is detected and its Gram built from per-level counts. Dense float64 designs
-    of 100 columns or more multiply the Gram of each step in float32 while the information is
-    well conditioned (the score, deviance and every reported statistic stay in float64). Dask
+    of 100 columns or more multiply the Gram of a step in float32 while the information is
+    well conditioned, and take most steps with the information of an earlier point corrected
+    by the score differences since (quasi-Newton chord steps, each a pass without a Gram); the
+    score, the deviance and every reported statistic stay in float64, and the final pass
+    computes the information at the returned coefficients. Dask
     arrays (chunked by rows) are fitted by reducing per-block sums on the workers.
 
     With ``l1_ratio > 0`` (and ``alpha > 0``) the penalty selects variables: each Fisher scoring

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skglm_fisher import glm
+from skglm_fisher import FisherScoringGLM, glm
+from skglm_fisher._glm_inputs import family_from_params
 from skglm_fisher.glm._design import LocalDesign, make_design
 from skglm_fisher.glm._gram import one_hot_structure, weighted_gram
 from skglm_fisher.glm._linalg import cholesky_factor, qr_factor, solve_in_factor, stack_r
@@ -446,3 +447,54 @@ def test_the_rank_of_a_ridge_fit_is_that_of_the_unpenalised_information(collinea
     assert result.rank == 7 - collinear and not result.aliased.any()
     data = cholesky_factor(result.gram)
     assert (data is not None and data.usable_for_covariance()) is not collinear
+
+
+@pytest.mark.parametrize(
+    ("family", "link"),
+    [("bernoulli", "logit"), ("bernoulli", "probit"), ("normal", "log"), ("gamma", "inverse"),
+     ("inverse_gaussian", "log"), ("tweedie", "log"), ("negative_binomial", "log")],
+)  # fmt: skip
+def test_wide_fits_of_every_family_reach_the_optimum(monkeypatch, family, link):
+    rng = np.random.default_rng(4)
+    n, p = 2500, 110
+    X = rng.normal(size=(n, p))
+    eta = X @ rng.normal(scale=1.5 / np.sqrt(p), size=p)  # strong effects: weights vary
+    if family == "bernoulli":
+        y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+    elif family == "normal":
+        y = np.exp(0.3 * eta) + rng.normal(scale=0.5, size=n)
+    elif family == "gamma":
+        y = rng.gamma(2.0, 1 / (2.0 + 0.2 * np.tanh(eta)))
+    elif family == "inverse_gaussian":
+        y = rng.wald(np.exp(0.3 * eta), 4.0)
+    elif family == "tweedie":
+        y = rng.poisson(np.exp(0.5 * eta)) * rng.gamma(2.0, 0.5, n)
+    else:
+        y = rng.poisson(np.exp(0.5 * eta)).astype(float)
+    sample_weight = rng.uniform(0.5, 2.0, n)
+    fits = {}
+    for columns in (100, 10**9):  # the wide steps, and plain Fisher scoring in float64
+        monkeypatch.setattr("skglm_fisher.glm._design.SINGLE_PRECISION_MIN_COLUMNS", columns)
+        model = FisherScoringGLM(family=family, link=link, alpha=1e-3, tol=1e-10)
+        fits[columns] = model.fit(X, y, sample_weight=sample_weight)
+    wide, plain = fits[100], fits[10**9]
+    # Newton's method with the observed information converges quadratically under any link:
+    # the optimum to rounding.
+    reference = FisherScoringGLM(family=family, link=link, alpha=1e-3, tol=1e-14,
+                                 solver="observed")  # fmt: skip
+    reference.fit(X, y, sample_weight=sample_weight)
+    assert wide.converged_ and plain.converged_ and reference.converged_
+
+    def error(model):
+        return np.abs(np.r_[model.intercept_, model.coef_] - np.r_[reference.intercept_,
+                                                                   reference.coef_]).max()
+
+    if family_from_params(family, link, 1.5).is_canonical:
+        # Canonical links: Fisher scoring is Newton's method, both reach the optimum.
+        assert error(wide) <= 1e-10 and error(plain) <= 1e-10
+    else:
+        # Fisher scoring converges linearly, to within the tolerance; the chord steps'
+        # quasi-Newton correction learns the Hessian and gets closer.
+        assert error(wide) <= error(plain) and error(wide) <= 1e-8
+    np.testing.assert_allclose(wide.deviance_, reference.deviance_, rtol=1e-11)
+    np.testing.assert_allclose(wide.std_errors_, reference.std_errors_, rtol=1e-6)
