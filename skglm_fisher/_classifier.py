@@ -93,7 +93,8 @@ class FisherScoringClassifier(VersionStampMixin, GLMResultsMixin, ClassifierMixi
     tol : float, default=1e-8
         Convergence tolerance on the relative Newton decrement.
     max_iter : int, default=100
-        Maximum number of Fisher scoring steps.
+        Maximum number of steps (the multinomial fit takes more steps, most of them chord
+        steps that cost a fraction of a Fisher scoring step).
     cov_type : {'nonrobust', 'HC0', 'HC1'}, default='nonrobust'
         Model-based covariance or the sandwich (HC1 scales it by ``n / (n - rank)``).
     information : {'expected', 'observed'}, default='expected'

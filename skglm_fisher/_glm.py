@@ -146,7 +146,8 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
     tol : float, default=1e-8
         Convergence tolerance on the relative Newton decrement.
     max_iter : int, default=100
-        Maximum number of Fisher scoring steps.
+        Maximum number of steps (wide dense designs take more steps, most of them chord steps
+        that cost a fraction of a Fisher scoring step; see above).
     dispersion : float, 'pearson', 'deviance' or None, default=None
         None is R's rule: 1 for Poisson, Bernoulli/binomial and negative binomial, Pearson's
         χ²/(n - p) otherwise.
