@@ -50,6 +50,7 @@ import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from scipy.linalg import blas
 from sklearn.exceptions import ConvergenceWarning
 
 from skglm_fisher.exceptions import BoundaryFitWarning, SingularInformationWarning
@@ -718,7 +719,9 @@ class IRLSSolver:
             self._pairs.clear()
             return
         step, change = st.coef - coef, gradient - st.gradient
-        if float(step @ change) > 1e-12 * np.linalg.norm(step) * np.linalg.norm(change):
+        # BLAS nrm2 scales as it sums: no overflow where columns are huge (the step is then
+        # tiny and the score change huge; their dot products stay finite).
+        if float(step @ change) > 1e-12 * blas.dnrm2(step) * blas.dnrm2(change):
             self._pairs.append((step, change))
             del self._pairs[: len(self._pairs) - QUASI_NEWTON_PAIRS]
 
