@@ -6,7 +6,7 @@ import scipy.sparse as sp
 
 from skglm_fisher import FisherScoringGLM, glm
 from skglm_fisher._glm_inputs import family_from_params
-from skglm_fisher.glm._design import LocalDesign, make_design
+from skglm_fisher.glm._design import LocalDesign, make_design, single_precision_pays
 from skglm_fisher.glm._gram import one_hot_structure, weighted_gram
 from skglm_fisher.glm._linalg import cholesky_factor, qr_factor, solve_in_factor, stack_r
 from skglm_fisher.glm._passes import IterationSpec, iteration_pass
@@ -327,6 +327,7 @@ def _fit_wide(X, y, offset, sw, monkeypatch, single, **kwargs):
     (``'fisher32'`` for a float32 Gram, one entry per pass)."""
     columns = 100 if single else 10**9
     monkeypatch.setattr("skglm_fisher.glm._design.SINGLE_PRECISION_MIN_COLUMNS", columns)
+    monkeypatch.setattr("skglm_fisher.glm._design.SINGLE_PRECISION_MIN_WORK", 0)
     ridge = kwargs.pop("ridge", 1.0)
     problem = IRLSProblem(make_design(X, y, offset, sw), glm.Poisson(),
                           np.r_[0.0, np.full(X.shape[1], ridge)], tol=1e-12, **kwargs)  # fmt: skip
@@ -375,6 +376,14 @@ def test_float32_step_grams_report_the_float64_fit(monkeypatch, correlated):
     assert kinds[:2] == (["fisher32", "fisher"] if correlated else ["fisher32", "score"])
     grams = sum(kind in ("fisher", "fisher32") for kind in kinds)
     assert grams <= plain.count("fisher")
+
+def test_wide_steps_pay_from_100_columns_and_enough_work():
+    assert single_precision_pays(True, np.float64, 20_000, 200)
+    assert not single_precision_pays(True, np.float64, 600, 100)  # a Gram of 6e6 products
+    assert not single_precision_pays(True, np.float64, 10**7, 99)
+    assert not single_precision_pays(False, np.float64, 20_000, 200)  # sparse or one-hot
+    assert not single_precision_pays(True, np.float32, 20_000, 200)
+
 
 def test_float32_step_grams_only_where_they_pay(monkeypatch):
     X, y, offset, sw = _wide_poisson()
@@ -473,6 +482,7 @@ def test_wide_fits_of_every_family_reach_the_optimum(monkeypatch, family, link):
         y = rng.poisson(np.exp(0.5 * eta)).astype(float)
     sample_weight = rng.uniform(0.5, 2.0, n)
     fits = {}
+    monkeypatch.setattr("skglm_fisher.glm._design.SINGLE_PRECISION_MIN_WORK", 0)
     for columns in (100, 10**9):  # the wide steps, and plain Fisher scoring in float64
         monkeypatch.setattr("skglm_fisher.glm._design.SINGLE_PRECISION_MIN_COLUMNS", columns)
         model = FisherScoringGLM(family=family, link=link, alpha=1e-3, tol=1e-10)
@@ -498,3 +508,16 @@ def test_wide_fits_of_every_family_reach_the_optimum(monkeypatch, family, link):
         assert error(wide) <= error(plain) and error(wide) <= 1e-8
     np.testing.assert_allclose(wide.deviance_, reference.deviance_, rtol=1e-11)
     np.testing.assert_allclose(wide.std_errors_, reference.std_errors_, rtol=1e-6)
+
+
+def test_chord_steps_do_not_depend_on_the_scale_of_the_columns(monkeypatch):
+    # The quasi-Newton pairs are judged in equilibrated coordinates: columns scaled by 1e12
+    # and 1e-12 (within float32's range) take the same steps as the unscaled design.
+    X, y, offset, sw = _wide_poisson(seed=5)
+    plain, _, kinds = _fit_wide(X, y, offset, sw, monkeypatch, single=True, ridge=0.0)
+    scale = np.where(np.arange(X.shape[1]) % 2, 1e12, 1e-12)  # (a ridge would not scale)
+    scaled, _, scaled_kinds = _fit_wide(X * scale, y, offset, sw, monkeypatch, single=True,
+                                        ridge=0.0)  # fmt: skip
+    assert scaled_kinds == kinds and kinds.count("score") >= 3
+    np.testing.assert_allclose(scaled.coef * np.r_[1.0, scale], plain.coef, rtol=1e-9,
+                               atol=1e-12)  # fmt: skip

@@ -88,7 +88,7 @@ class DaskDesign:
         """As for a local design (:func:`~skglm_fisher.glm._design.single_precision_pays`),
         judged by the chunks' type."""
         dense = not sp.issparse(getattr(self.X, "_meta", None))
-        return single_precision_pays(dense, self.dtype, self.n_features)
+        return single_precision_pays(dense, self.dtype, self.n_samples, self.n_features)
 
     @property
     def blocks(self):

@@ -60,6 +60,11 @@ PARALLEL_MIN_GRAM_WORK = 1 << 27
 #: 0.57-0.71 of the float64 time at 20,000 × 1,500 to 200,000 × 200 (measured on two cores),
 #: while below ~100 columns the pass is bound by memory, not by the product.
 SINGLE_PRECISION_MIN_COLUMNS = 100
+#: ...and a Gram of at least this many multiply-adds (rows × columns²). The same designs take
+#: quasi-Newton chord steps. Below it a fit takes tens of milliseconds either way (Poisson,
+#: measured from 600 × 100 to 10,000 × 150: within 10-30% of each other, in both directions);
+#: from 50,000 × 100 and 20,000 × 200 on, the wide steps were 12-48% faster.
+SINGLE_PRECISION_MIN_WORK = 1 << 28
 
 
 def is_dask_array(X) -> bool:
@@ -74,11 +79,14 @@ def _cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def single_precision_pays(dense: bool, dtype, n_features: int) -> bool:
+def single_precision_pays(dense: bool, dtype, n_samples: int, n_features: int) -> bool:
     """Whether a design's step Grams may be multiplied in float32: dense float64 rows of
-    :data:`SINGLE_PRECISION_MIN_COLUMNS` columns or more (float32 data multiply in float32
-    anyway; sparse and one-hot Grams are not a dense product)."""
-    return dense and dtype == np.float64 and n_features >= SINGLE_PRECISION_MIN_COLUMNS
+    :data:`SINGLE_PRECISION_MIN_COLUMNS` columns or more, with a Gram of at least
+    :data:`SINGLE_PRECISION_MIN_WORK` multiply-adds (float32 data multiply in float32 anyway;
+    sparse and one-hot Grams are not a dense product)."""
+    wide = n_features >= SINGLE_PRECISION_MIN_COLUMNS
+    large = n_samples * n_features**2 >= SINGLE_PRECISION_MIN_WORK
+    return dense and dtype == np.float64 and wide and large
 
 
 class _Block:
@@ -263,7 +271,7 @@ class LocalDesign:
     def single_precision_gram_pays(self) -> bool:
         """Whether a float32 Gram would be markedly faster (see :func:`single_precision_pays`)."""
         dense = self.structure is None and not sp.issparse(self.X)
-        return single_precision_pays(dense, self.X.dtype, self.n_features)
+        return single_precision_pays(dense, self.X.dtype, self.n_samples, self.n_features)
 
     def with_rows(self, y=None, offset=None, sample_weight=None):
         """A view of the same ``X`` (and its one-hot structure) with other per-row vectors."""

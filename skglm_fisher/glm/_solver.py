@@ -440,7 +440,9 @@ class IRLSSolver:
         pb, st = self.problem, self.state
         t = pb.learning_rate
         allowed = self._allowed(st.objective)
-        chord = self._chord_steps and st.gram is not None and not self._refresh
+        # A chord step reuses a Cholesky factor; the QR route needs a pass over the rows anyway.
+        cholesky = st.factor is not None and st.factor.method == "cholesky"
+        chord = self._chord_steps and cholesky and st.gram is not None and not self._refresh
         for halving in range(MAX_HALVINGS):
             coef = st.coef + t * st.step
             full = halving == 0
@@ -719,9 +721,11 @@ class IRLSSolver:
             self._pairs.clear()
             return
         step, change = st.coef - coef, gradient - st.gradient
-        # BLAS nrm2 scales as it sums: no overflow where columns are huge (the step is then
-        # tiny and the score change huge; their dot products stay finite).
-        if float(step @ change) > 1e-12 * blas.dnrm2(step) * blas.dnrm2(change):
+        # The curvature against the norms in the factor's equilibrated coordinates (where the
+        # step and the score change of a column of any scale are comparable); BLAS nrm2
+        # scales as it sums, so that huge columns do not overflow.
+        d = st.factor.scale
+        if float(step @ change) > 1e-12 * blas.dnrm2(step / d) * blas.dnrm2(change * d):
             self._pairs.append((step, change))
             del self._pairs[: len(self._pairs) - QUASI_NEWTON_PAIRS]
 
