@@ -789,9 +789,13 @@ class IRLSSolver:
         penalty = self.problem.penalty
         if not penalty.diagonal or not factor.usable_for_covariance():
             return False
-        keep = factor.keep
-        variances = factor.scale[keep] ** 2 * factor.equilibrated_variances()
-        return bool(penalty.precision[keep] @ variances <= 0.5)
+        precision = penalty.precision[factor.keep]
+        penalised = precision > 0
+        # trace(Λ H⁻¹) = Σ (P_j / H_jj) · diag((D H D)⁻¹)_j; P_j / H_jj = P_j d_j² is at most 1
+        # (no overflow however small the column).
+        d = factor.scale[factor.keep][penalised]
+        ratios = precision[penalised] * d * d
+        return bool(ratios @ factor.equilibrated_variances()[penalised] <= 0.5)
 
     def _qr_statistics(self, r_data):
         """``(factor, rank)`` from the ``R`` of ``sqrt(w) ⊙ [1, X]``: the penalised factor and
