@@ -265,6 +265,32 @@ def test_multinomial_with_two_classes_equals_the_bernoulli_fit():
     np.testing.assert_allclose(multinomial.deviance, bernoulli.deviance, rtol=1e-10)
 
 
+def test_multinomial_chord_steps_resume_newton_when_the_final_check_fails(monkeypatch):
+    X, _, codes = _multinomial(n=3000, labels=("a", "b", "c"), seed=14)
+    penalty = np.r_[0.0, np.full(3, 1.0), 0.0, np.full(3, 1.0)]
+
+    def fit():
+        solver = MultinomialSolver(MultinomialProblem(make_design(X, codes), 3, penalty,
+                                                      tol=1e-12))  # fmt: skip
+        return solver, solver.solve()
+
+    solver, expected = fit()
+    assert solver.n_information < expected.n_iter  # chord steps were taken
+    calls = []
+    check = IRLSSolver._converged_after_chord
+
+    def refuse_once(self, sums):
+        calls.append(1)
+        return len(calls) > 1 and check(self, sums)
+
+    monkeypatch.setattr(IRLSSolver, "_converged_after_chord", refuse_once)
+    solver, resumed = fit()
+    assert len(calls) == 1 and not solver._chord_steps and resumed.converged
+    np.testing.assert_allclose(resumed.coef, expected.coef, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(resumed.deviance, expected.deviance, rtol=1e-13)
+    np.testing.assert_allclose(resumed.factor.inverse(), expected.factor.inverse(), rtol=1e-7)
+
+
 def test_multinomial_solvers_and_inputs_agree():
     X, y, _ = _multinomial(n=1500, seed=13)
     dense = FisherScoringClassifier().fit(X, y)
