@@ -409,7 +409,7 @@ def test_chord_steps_take_one_gram_and_report_the_float64_fit(monkeypatch):
 def test_quasi_newton_pairs_speed_up_the_chord_steps(monkeypatch):
     X, y, offset, sw = _wide_poisson(seed=1)
     corrected, _, with_pairs = _fit_wide(X, y, offset, sw, monkeypatch, single=True)
-    monkeypatch.setattr("skglm_fisher.glm._solver.QUASI_NEWTON_PAIRS", 0)
+    monkeypatch.setattr("skglm_fisher.glm._chord.QUASI_NEWTON_PAIRS", 0)
     plain, _, without = _fit_wide(X, y, offset, sw, monkeypatch, single=True)
     assert len(with_pairs) < len(without)
     np.testing.assert_allclose(corrected.coef, plain.coef, rtol=1e-9, atol=1e-11)
@@ -421,7 +421,7 @@ def test_chord_steps_that_do_not_contract_or_converge_fall_back(monkeypatch, fai
     exact, _, _ = _fit_wide(X, y, offset, sw, monkeypatch, single=False)
     calls = []
     if failure == "contraction":  # no chord step contracts enough: a Gram after each
-        monkeypatch.setattr("skglm_fisher.glm._solver.REFRESH_CONTRACTION", 0.0)
+        monkeypatch.setattr("skglm_fisher.glm._chord.REFRESH_CONTRACTION", 0.0)
     else:  # the decrement at the end of the chord steps is found too large once
         check = IRLSSolver._converged_after_chord
 
@@ -436,7 +436,7 @@ def test_chord_steps_that_do_not_contract_or_converge_fall_back(monkeypatch, fai
         assert kinds[1::2] == ["score"] * len(kinds[1::2])
         assert set(kinds[2::2]) <= {"fisher32", "fisher"}
     else:
-        assert len(calls) == 1 and not solver._chord_steps  # Fisher scoring from there on
+        assert len(calls) == 1 and not solver._chord.enabled  # Fisher scoring from there on
     _assert_float64_fit(fast, exact, X, y, offset, sw)
 
 

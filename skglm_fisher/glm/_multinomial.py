@@ -30,7 +30,7 @@ steps, step halving, convergence rule (``Gᵀ H⁻¹ G <= tol · (2F + 0.1)``), 
 of :class:`~skglm_fisher.glm._solver.IRLSSolver`, which it extends: this module supplies the
 passes over the rows (``setup``, ``update_information``, ``_evaluate``), the choice of the
 information, and the final statistics (``finalize``); the result is an
-:class:`~skglm_fisher.glm._solver.IRLSResult` over ``theta``. The QR route factors the rows
+:class:`~skglm_fisher.glm._irls.IRLSResult` over ``theta``. The QR route factors the rows
 ``sqrt(s) (b_j ⊗ x)`` with the targets of :class:`CategoricalRows`, whose normal equations are
 the information and the score.
 """
@@ -255,7 +255,7 @@ class MultinomialProblem:
     penalty : QuadraticPenalty or ndarray of shape (n_coef,)
         Over ``theta``; a vector is the diagonal (zero for the intercepts).
     fit_intercept, solver, tol, max_iter, learning_rate, verbose, robust
-        As :class:`~skglm_fisher.glm._solver.IRLSProblem`; the solver is 'cholesky' or 'qr'
+        As :class:`~skglm_fisher.glm._irls.IRLSProblem`; the solver is 'cholesky' or 'qr'
         ('observed' is 'cholesky': the logit is canonical).
     """
 
@@ -322,7 +322,7 @@ class MultinomialSolver(IRLSSolver):
         super().__init__(problem)
         self.class_totals = None
         self.n_information = 0  # passes that computed the information
-        self._chord_steps = True
+        self._chord.enabled = True
 
     # -- named steps ----------------------------------------------------------------------
     def setup(self, coef0=None):

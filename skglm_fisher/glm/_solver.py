@@ -7,10 +7,10 @@ The solver minimises, over ``coef`` (intercept *first* when there is one),
     F(coef) = ½ · Σ_i s_i · unit_deviance(y_i, mu_i) + ½ · (coef - m)ᵀ Λ (coef - m)
 
 with ``mu = inverse_link(X coef + offset)``, sample weights ``s`` and a quadratic penalty
-(:class:`QuadraticPenalty`): for the estimators' ridge, ``Λ = diag(P)`` with
-``P = alpha · Σs · pf²`` (zero for the intercept) and ``m = 0``, which is scikit-learn's GLM
-objective multiplied by ``Σs``; a recursive (streaming) update uses the information of the
-earlier batches as ``Λ``. The per-row quantities are those of
+(:class:`~skglm_fisher.glm._penalties.QuadraticPenalty`): for the estimators' ridge,
+``Λ = diag(P)`` with ``P = alpha · Σs · pf²`` (zero for the intercept) and ``m = 0``, which is
+scikit-learn's GLM objective multiplied by ``Σs``; a recursive (streaming) update uses the
+information of the earlier batches as ``Λ``. The per-row quantities are those of
 :class:`~skglm_fisher.glm._row_terms.RowTerms`: score ``r``, Fisher weight ``w``.
 
 An iteration is one pass over the rows that returns the deviance, the gradient
@@ -27,34 +27,35 @@ designs, :data:`~skglm_fisher.glm._design.SINGLE_PRECISION_MIN_COLUMNS`, and the
 logit), a step may reuse the information of an earlier point (a chord step): a step needs the
 information only roughly, since the score fixes the solution. The earlier information is
 corrected by the score differences of the steps taken since (limited-memory BFGS pairs,
-:data:`QUASI_NEWTON_PAIRS`), which turns the chord iteration's linear convergence superlinear.
-Chord steps go on while each shrinks the decrement to at most :data:`REFRESH_CONTRACTION` of the
-last one without halving; otherwise the next pass computes the information again. Once the
-decrement passes the convergence rule, cheap steps go on until it is below
-:data:`FRESH_INFORMATION` of the objective; the final pass then computes the information in
-float64 there, one Newton step with it brings the coefficients to the optimum within rounding,
-and a last pass without the information takes the deviance at them. Wide dense designs also take
-the information of a step in float32 while it is well conditioned
-(:data:`SINGLE_PRECISION_MAX_CONDITION`). What is reported never comes from such an
-information.
+:mod:`skglm_fisher.glm._chord`), which turns the chord iteration's linear convergence
+superlinear. Chord steps go on while each shrinks the decrement to at most
+:data:`~skglm_fisher.glm._chord.REFRESH_CONTRACTION` of the last one without halving;
+otherwise the next pass computes the information again. Once the decrement passes the
+convergence rule, cheap steps go on until it is below :data:`FRESH_INFORMATION` of the
+objective; the final pass then computes the information in float64 there, one Newton step with
+it brings the coefficients to the optimum within rounding, and a last pass without the
+information takes the deviance at them. Wide dense designs also take the information of a step
+in float32 while it is well conditioned (:data:`SINGLE_PRECISION_MAX_CONDITION`). What is
+reported never comes from such an information.
 
 The steps are the methods of :class:`IRLSSolver` (``setup``, ``update_information``,
 ``inner_solve``, ``check_convergence``, ``line_search``, ``finalize``). Its frozen inputs live in
-:class:`IRLSProblem`; everything that changes between iterations lives in :class:`IRLSState`; it
-returns an :class:`IRLSResult` holding everything a fitted model reports.
+:class:`~skglm_fisher.glm._irls.IRLSProblem`; everything that changes between iterations lives
+in :class:`~skglm_fisher.glm._irls.IRLSState`; it returns an
+:class:`~skglm_fisher.glm._irls.IRLSResult` holding everything a fitted model reports.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
-from scipy.linalg import blas
 from sklearn.exceptions import ConvergenceWarning
 
 from skglm_fisher.exceptions import BoundaryFitWarning, SingularInformationWarning
-from skglm_fisher.glm._families import ExponentialFamily
+from skglm_fisher.glm._chord import ChordSteps
+from skglm_fisher.glm._irls import IRLSProblem, IRLSResult, IRLSState
 from skglm_fisher.glm._linalg import (
     InformationFactor,
     cholesky_factor,
@@ -69,7 +70,6 @@ from skglm_fisher.glm._passes import (
     iteration_pass,
     statistics_pass,
 )
-from skglm_fisher.glm._penalties import L1Penalty, QuadraticPenalty
 from skglm_fisher.glm._row_terms import warn_boundary
 from skglm_fisher.glm._start import (
     InterceptOnly,
@@ -97,157 +97,6 @@ FRESH_INFORMATION = 1e-15
 #: :data:`SINGLE_PRECISION_MIN_CONTRACTION` also returns the fit to float64 Grams.
 SINGLE_PRECISION_MAX_CONDITION = 1e3
 SINGLE_PRECISION_MIN_CONTRACTION = 0.25
-#: A step taken with the information of an earlier point (a chord step) that shrinks the
-#: decrement by less than this factor makes the next pass recompute the information. Measured
-#: on the multinomial logit (200,000 rows, 5 classes, 50 features, one thread), where a pass with
-#: the information costs ten score passes: against the information of every iterate, weak
-#: effects took 10 steps with 1 information pass (after the start's) instead of 5 with 5, 1.61 s
-#: instead of 2.48 s, and strong effects 22 steps with 2 instead of 7 with 7, 2.44 s instead of
-#: 3.27 s, to the same deviance. With the quasi-Newton correction, 0.5 and 0.75 were no faster
-#: on those fits and on wide Poisson, Gamma and logistic ones, and slower on some.
-REFRESH_CONTRACTION = 0.25
-#: Score-difference pairs kept to correct the information of chord steps (limited-memory BFGS
-#: with the earlier information as its initial matrix). Measured on Poisson fits with
-#: ``alpha=1e-4`` from the intercept-only start: 8, 6 and 6 score passes instead of 21, 15 and
-#: 17 without the correction on 20,000 × 1,500, 100,000 × 500 and 200,000 × 200 (1.41 s
-#: instead of 1.76 s, 0.80 s instead of 1.28 s, 0.49 s instead of 0.80 s); 6 instead of 8 on a
-#: 500,000-row multinomial logit; 4 and 16 pairs did about as well as 8.
-QUASI_NEWTON_PAIRS = 8
-
-
-# --------------------------------------------------------------------------------------------
-# Problem, state, result
-# --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class IRLSProblem:
-    """Frozen inputs of a fit.
-
-    Attributes
-    ----------
-    design : LocalDesign or DaskDesign
-        Rows of ``X`` with the response, offset and sample weights.
-    family : ExponentialFamily
-    penalty : QuadraticPenalty or ndarray of shape (q,)
-        A vector is the diagonal ``P`` of the ridge penalty (zero for the intercept).
-    fit_intercept : bool
-    solver : {'cholesky', 'qr', 'observed'}
-    tol, max_iter, learning_rate, verbose
-    robust : bool
-        Compute the sandwich's meat at the solution.
-    log_likelihood_dispersion : float or None
-        Sum the log-likelihood at this dispersion in the final pass (when it is known before
-        the fit: a fixed dispersion, or families without one).
-    null_model : bool
-        Compute the null deviance (R's: the intercept-only fit with the offset, or the deviance
-        at ``eta = offset`` without an intercept).
-    l1 : L1Penalty or None
-        An L1 term added to the objective; such problems are solved by
-        :class:`~skglm_fisher.glm._l1_solver.L1IRLSSolver` (with a diagonal ``penalty``).
-    """
-
-    design: object
-    family: ExponentialFamily
-    penalty: object
-    fit_intercept: bool = True
-    solver: str = "cholesky"
-    tol: float = 1e-8
-    max_iter: int = 100
-    learning_rate: float = 1.0
-    verbose: int = 0
-    robust: bool = False
-    log_likelihood_dispersion: float | None = None
-    null_model: bool = True
-    l1: L1Penalty | None = None
-
-    def __post_init__(self):
-        if not isinstance(self.penalty, QuadraticPenalty):
-            vector = np.asarray(self.penalty, dtype=np.float64)
-            object.__setattr__(self, "penalty", QuadraticPenalty(vector))
-        if self.l1 is not None:
-            if not self.penalty.diagonal or self.penalty.center is not None:
-                raise ValueError("An L1 penalty combines only with a diagonal ridge penalty.")
-            if self.l1.weights.shape != (self.n_coef,):
-                raise ValueError(
-                    f"The L1 penalty has {self.l1.weights.size} weights; expected {self.n_coef}."
-                )
-
-    @property
-    def n_coef(self) -> int:
-        return self.design.n_features + self.fit_intercept
-
-    @property
-    def constant_information(self) -> bool:
-        """Fisher weights independent of ``eta``: the information is computed once."""
-        return self.solver == "cholesky" and self.family.fisher_weights_are_constant
-
-    @property
-    def information_kind(self) -> str:
-        if self.solver == "qr":
-            return "qr"
-        observed = self.solver == "observed" and not self.family.is_canonical
-        return "observed" if observed and self.family.has_quasi_score else "fisher"
-
-
-@dataclass
-class IRLSState:
-    """Mutable iteration state: coefficients and the row sums at them."""
-
-    coef: np.ndarray
-    objective: float = np.inf
-    deviance: float = np.inf
-    pearson: float = np.nan
-    gradient: np.ndarray | None = None
-    gram: np.ndarray | None = None  # Xᵀ diag(w) X, unpenalised
-    gram_kind: str = "fisher"  # the weights of ``gram``: 'fisher' or 'observed'
-    gram_single: bool = False  # ``gram`` was multiplied in float32 (good for a step only)
-    gram_stale: bool = False  # ``gram`` is from the previous coefficients (a chord step)
-    rfactor: np.ndarray | None = None  # R of sqrt(w) ⊙ [X, z] (QR solver)
-    factor: InformationFactor | None = None  # of the penalised information of the last step
-    aliased: np.ndarray | None = None
-    step: np.ndarray | None = None
-    decrement: float = np.inf
-    n_iter: int = 0
-    converged: bool = False
-    line_search_failed: bool = False
-    boundary_stop: bool = False
-    history: list = field(default_factory=list)
-    # L1 fits (:mod:`skglm_fisher.glm._l1_solver`): the score ``Xᵀ r`` of every coefficient, the
-    # coefficients whose rows and columns ``gram`` holds, the zero coefficients outside them that
-    # violate their optimality condition, and the largest scaled violation inside them.
-    score: np.ndarray | None = None
-    gram_columns: np.ndarray | None = None
-    violators: np.ndarray | None = None
-    kkt: float = np.inf
-
-
-@dataclass
-class IRLSResult:
-    """Everything a fitted model reports, at the final coefficients.
-
-    ``gram`` is the unpenalised Fisher information ``Xᵀ diag(w) X`` (of the last iteration, as
-    R's ``glm.fit`` and statsmodels' IRLS use), ``information`` the penalised one and ``factor``
-    a factor of it fit for the covariance (see :mod:`skglm_fisher.glm._linalg`); ``rank`` is the
-    rank of the unpenalised information and ``aliased`` marks the coefficients the penalised
-    information does not identify (held at 0).
-    """
-
-    coef: np.ndarray
-    n_iter: int
-    converged: bool
-    deviance: float
-    pearson: float
-    objective: float
-    gram: np.ndarray
-    information: np.ndarray
-    factor: InformationFactor
-    rank: int
-    aliased: np.ndarray
-    null_deviance: float = np.nan
-    null: InterceptOnly | None = None
-    log_likelihood: float | None = None
-    n_boundary: int = 0
-    n_positive: int = 0
-    meat: np.ndarray | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -287,10 +136,7 @@ class IRLSSolver:
             and getattr(problem.design, "single_precision_gram_pays", False)
         )
         # The same designs take chord steps: their information costs far more than the score.
-        self._chord_steps = self._single_precision
-        self._refresh = False  # the next pass must compute the information
-        self._last_decrement = None
-        self._pairs = []  # (step, score change) since the information was computed
+        self._chord = ChordSteps(enabled=self._single_precision)
         self._constant_gram = None
         self._constant_factor = None
         self._null: InterceptOnly | None = None
@@ -391,7 +237,7 @@ class IRLSSolver:
                 self._information_again()
                 factor = self._cholesky(st.gram, keep=~st.aliased)
         if factor is not None and factor.usable_for_step():
-            st.step = self._quasi_newton_step(factor) if chord else self._cholesky_step(factor)
+            st.step = self._chord_step(factor) if chord else self._cholesky_step(factor)
         else:
             if st.rfactor is None:
                 st.rfactor = self._evaluate(st.coef, information="qr").rfactor
@@ -408,19 +254,15 @@ class IRLSSolver:
         """Converged when the decrement is below ``tol · (2F + 0.1)``.
 
         After a chord step, also decide whether the next pass recomputes the information (the
-        step shrank the decrement by less than :data:`REFRESH_CONTRACTION`); and with the
+        step shrank the decrement by less than
+        :data:`~skglm_fisher.glm._chord.REFRESH_CONTRACTION`); and with the
         information of an earlier point, a decrement that passes the rule sets ``converged``
         but the iteration goes on (with cheap passes) until the decrement is below
         :data:`FRESH_INFORMATION` of the objective, so that the final pass's information is
         that of the returned coefficients after one more Newton step (see :meth:`finalize`).
         """
         pb, st = self.problem, self.state
-        self._refresh = bool(
-            st.gram_stale
-            and self._last_decrement
-            and st.decrement > REFRESH_CONTRACTION * self._last_decrement
-        )
-        self._last_decrement = st.decrement
+        self._chord.observe(st.decrement, st.gram_stale)
         st.converged = bool(st.decrement <= self._decrement_tolerance())
         if pb.verbose:
             print(
@@ -440,9 +282,7 @@ class IRLSSolver:
         pb, st = self.problem, self.state
         t = pb.learning_rate
         allowed = self._allowed(st.objective)
-        # A chord step reuses a Cholesky factor; the QR route needs a pass over the rows anyway.
-        cholesky = st.factor is not None and st.factor.method == "cholesky"
-        chord = self._chord_steps and cholesky and st.gram is not None and not self._refresh
+        chord = st.gram is not None and self._chord.wanted(st.factor)
         for halving in range(MAX_HALVINGS):
             coef = st.coef + t * st.step
             full = halving == 0
@@ -603,8 +443,8 @@ class IRLSSolver:
         st.gradient = sums.gradient - self.problem.penalty.gradient(st.coef)
         st.deviance, st.pearson = sums.deviance, sums.pearson
         st.objective = self._objective(st.coef, sums.deviance)
-        st.gram_stale, st.converged, self._chord_steps = False, False, False
-        self._pairs.clear()
+        st.gram_stale, st.converged = False, False
+        self._chord.stop()
         self.iterate()
         return self.finalize()
 
@@ -612,7 +452,7 @@ class IRLSSolver:
         """Evaluate the information at the current coefficients (as the steps compute it)."""
         self.update_information(self._evaluate(self.state.coef, information=True))
         self.state.gram_stale = False
-        self._pairs.clear()
+        self._chord.forget()
 
     def _fresh_gram(self, part):
         """Take the float64 Fisher information of the statistics pass (``part``, a sum of
@@ -692,42 +532,23 @@ class IRLSSolver:
         step[aliased] = -st.coef[aliased]
         return step
 
-    def _quasi_newton_step(self, factor: InformationFactor) -> np.ndarray:
-        """A chord step: ``B⁻¹ G`` with ``B`` the earlier information (``factor``) updated by the
-        remembered pairs (the limited-memory BFGS two-loop recursion)."""
+    def _chord_step(self, factor: InformationFactor) -> np.ndarray:
+        """A chord step: ``B⁻¹ G`` with ``B`` the earlier information (``factor``) corrected by
+        the remembered pairs (:class:`~skglm_fisher.glm._chord.ChordSteps`)."""
         st = self.state
-        if not self._pairs or np.any(st.coef[factor.aliased]):
+        if not self._chord.pairs or np.any(st.coef[factor.aliased]):
             return self._cholesky_step(factor)
-        direction = st.gradient.copy()
-        history = []
-        for step, change in reversed(self._pairs):
-            rho = 1.0 / float(change @ step)
-            alpha = rho * float(step @ direction)
-            direction -= alpha * change
-            history.append((rho, alpha, step, change))
-        direction = factor.solve(direction)
-        for rho, alpha, step, change in reversed(history):
-            direction += (alpha - rho * float(change @ direction)) * step
-        return direction
+        return self._chord.direction(factor, st.gradient)
 
     def _remember_pair(self, coef, gradient):
         """After a step from ``coef`` (with ``gradient`` there): keep the step and the change
-        of the objective's gradient (``G`` before minus after) while the information is an
-        earlier point's, forget them once it is computed again. A pair without positive
-        curvature (rounding, at the optimum) is not kept, so that ``B`` stays positive
-        definite."""
+        of ``G`` while the information is an earlier point's, forget them once it is computed
+        again."""
         st = self.state
-        if not st.gram_stale:
-            self._pairs.clear()
-            return
-        step, change = st.coef - coef, gradient - st.gradient
-        # The curvature against the norms in the factor's equilibrated coordinates (where the
-        # step and the score change of a column of any scale are comparable); BLAS nrm2
-        # scales as it sums, so that huge columns do not overflow.
-        d = st.factor.scale
-        if float(step @ change) > 1e-12 * blas.dnrm2(step / d) * blas.dnrm2(change * d):
-            self._pairs.append((step, change))
-            del self._pairs[: len(self._pairs) - QUASI_NEWTON_PAIRS]
+        if st.gram_stale:
+            self._chord.remember(st.coef - coef, gradient - st.gradient, st.factor.scale)
+        else:
+            self._chord.forget()
 
     def _qr_step(self, rfactor):
         """Least-squares step from the ``R`` of ``sqrt(w)·[X, z]`` stacked with the penalty."""
