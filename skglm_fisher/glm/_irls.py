@@ -102,7 +102,7 @@ class IRLSState:
     gram: np.ndarray | None = None  # Xᵀ diag(w) X, unpenalised
     gram_kind: str = "fisher"  # the weights of ``gram``: 'fisher' or 'observed'
     gram_single: bool = False  # ``gram`` was multiplied in float32 (good for a step only)
-    gram_stale: bool = False  # ``gram`` is from the previous coefficients (a chord step)
+    gram_stale: bool = False  # ``gram`` is an earlier point's (chord steps since it)
     rfactor: np.ndarray | None = None  # R of sqrt(w) ⊙ [X, z] (QR solver)
     factor: InformationFactor | None = None  # of the penalised information of the last step
     aliased: np.ndarray | None = None
