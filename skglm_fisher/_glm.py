@@ -94,13 +94,13 @@ class FisherScoringGLM(VersionStampMixin, GLMResultsMixin, RegressorMixin, BaseE
     ones, such as every level of a one-hot encoding next to an intercept) get coefficient 0 and
     NaN standard errors, as R reports ``NA``. Families whose Fisher weights do not depend on the
     linear predictor (normal-identity, Gamma-log) compute the Gram once. CSR input made of
-    one-hot blocks is detected and its Gram built from per-level counts. Dense float64 designs
-    of 100 columns or more multiply the Gram of a step in float32 while the information is
-    well conditioned, and take most steps with the information of an earlier point corrected
-    by the score differences since (quasi-Newton chord steps, each a pass without a Gram); the
-    score, the deviance and every reported statistic stay in float64, and the final pass
-    computes the information at the returned coefficients. Dask
-    arrays (chunked by rows) are fitted by reducing per-block sums on the workers.
+    one-hot blocks is detected and its Gram built from per-level counts. Dense designs of 100
+    columns or more take most steps with the information of an earlier point corrected by the
+    score differences since (quasi-Newton chord steps, each a pass without a Gram), and for
+    float64 data multiply the Gram of a step in float32 while the information is well
+    conditioned; the score, the deviance and every reported statistic stay in float64, and the
+    final pass computes the information at the returned coefficients. Dask arrays (chunked by
+    rows) are fitted by reducing per-block sums on the workers.
 
     With ``l1_ratio > 0`` (and ``alpha > 0``) the penalty selects variables: each Fisher scoring
     step minimises the quadratic model plus the L1 term by coordinate descent on the weighted

@@ -163,12 +163,12 @@ def test_wide_dask_fit_takes_float32_steps_and_reports_the_float64_fit(monkeypat
         return original(block, y_, offset_, weight_, coef, spec)
 
     monkeypatch.setattr(solver_module, "iteration_pass", recording)
-    monkeypatch.setattr("skglm_fisher.glm._design.SINGLE_PRECISION_MIN_WORK", 0)
+    monkeypatch.setattr("skglm_fisher.glm._design.WIDE_MIN_WORK", 0)
     with dask.config.set(scheduler="threads"):
         model = FisherScoringGLM(family="poisson", alpha=1e-3, tol=1e-12)
         model.fit(da.from_array(X, chunks=(700, p)), y)
     assert any(single)
-    monkeypatch.setattr("skglm_fisher.glm._design.SINGLE_PRECISION_MIN_COLUMNS", 10**9)
+    monkeypatch.setattr("skglm_fisher.glm._design.WIDE_MIN_COLUMNS", 10**9)
     expected = FisherScoringGLM(family="poisson", alpha=1e-3, tol=1e-12).fit(X, y)
     np.testing.assert_allclose(model.coef_, expected.coef_, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(model.std_errors_, expected.std_errors_, rtol=1e-9)

@@ -334,7 +334,7 @@ def test_a_wide_design_scaled_by_1e160_gives_the_scaled_fit(rng, monkeypatch):
     # 100 columns: the steps would take float32 Grams and chord steps; the float32 product
     # overflows first, then the float64 one, and the fit goes the QR way (plain Newton steps)
     # without a warning.
-    monkeypatch.setattr("skglm_fisher.glm._design.SINGLE_PRECISION_MIN_WORK", 0)
+    monkeypatch.setattr("skglm_fisher.glm._design.WIDE_MIN_WORK", 0)
     X = rng.normal(size=(600, 100))
     y = rng.poisson(np.exp(0.3 + X @ rng.normal(scale=0.03, size=100))).astype(float)
     reference = FisherScoringGLM(family="poisson", tol=1e-12).fit(X, y)

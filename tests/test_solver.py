@@ -6,7 +6,12 @@ import scipy.sparse as sp
 
 from skglm_fisher import FisherScoringGLM, glm
 from skglm_fisher._glm_inputs import family_from_params
-from skglm_fisher.glm._design import LocalDesign, make_design, single_precision_pays
+from skglm_fisher.glm._design import (
+    LocalDesign,
+    make_design,
+    single_precision_pays,
+    wide_steps_pay,
+)
 from skglm_fisher.glm._gram import one_hot_structure, weighted_gram
 from skglm_fisher.glm._linalg import cholesky_factor, qr_factor, solve_in_factor, stack_r
 from skglm_fisher.glm._passes import IterationSpec, iteration_pass
@@ -326,8 +331,8 @@ def _fit_wide(X, y, offset, sw, monkeypatch, single, **kwargs):
     """Fit with or without the wide-design steps; also return the passes' kinds in order
     (``'fisher32'`` for a float32 Gram, one entry per pass)."""
     columns = 100 if single else 10**9
-    monkeypatch.setattr("skglm_fisher.glm._design.SINGLE_PRECISION_MIN_COLUMNS", columns)
-    monkeypatch.setattr("skglm_fisher.glm._design.SINGLE_PRECISION_MIN_WORK", 0)
+    monkeypatch.setattr("skglm_fisher.glm._design.WIDE_MIN_COLUMNS", columns)
+    monkeypatch.setattr("skglm_fisher.glm._design.WIDE_MIN_WORK", 0)
     ridge = kwargs.pop("ridge", 1.0)
     problem = IRLSProblem(make_design(X, y, offset, sw), glm.Poisson(),
                           np.r_[0.0, np.full(X.shape[1], ridge)], tol=1e-12, **kwargs)  # fmt: skip
@@ -378,10 +383,12 @@ def test_float32_step_grams_report_the_float64_fit(monkeypatch, correlated):
     assert grams <= plain.count("fisher")
 
 def test_wide_steps_pay_from_100_columns_and_enough_work():
+    assert wide_steps_pay(True, 20_000, 200)
     assert single_precision_pays(True, np.float64, 20_000, 200)
-    assert not single_precision_pays(True, np.float64, 600, 100)  # a Gram of 6e6 products
-    assert not single_precision_pays(True, np.float64, 10**7, 99)
-    assert not single_precision_pays(False, np.float64, 20_000, 200)  # sparse or one-hot
+    assert not wide_steps_pay(True, 600, 100)  # a Gram of 6e6 products
+    assert not wide_steps_pay(True, 10**7, 99)
+    assert not wide_steps_pay(False, 20_000, 200)  # sparse or one-hot
+    # float32 data take chord steps; their Grams are float32 products anyway.
     assert not single_precision_pays(True, np.float32, 20_000, 200)
 
 
@@ -389,11 +396,23 @@ def test_float32_step_grams_only_where_they_pay(monkeypatch):
     X, y, offset, sw = _wide_poisson()
     for kwargs in ({"solver": "qr"}, {"solver": "observed"}):
         _, _, kinds = _fit_wide(X, y, offset, sw, monkeypatch, single=True, **kwargs)
-        assert "fisher32" not in kinds
-    _, _, kinds = _fit_wide(X.astype(np.float32), y, offset, sw, monkeypatch, single=True)
-    assert "fisher32" not in kinds  # float32 data already multiply in float32
+        assert "fisher32" not in kinds and "score" not in kinds
     _, _, kinds = _fit_wide(X[:, :99], y, offset, sw, monkeypatch, single=True)
     assert "fisher32" not in kinds and "score" not in kinds  # fewer than 100 columns
+
+
+def test_float32_data_take_chord_steps_to_the_same_fit(monkeypatch):
+    X, y, offset, sw = _wide_poisson(seed=6)
+    X = X.astype(np.float32)
+    exact, _, plain = _fit_wide(X, y, offset, sw, monkeypatch, single=False)
+    fast, _, kinds = _fit_wide(X, y, offset, sw, monkeypatch, single=True)
+    assert "fisher32" not in kinds and kinds[0] == "fisher" and set(kinds[1:]) == {"score"}
+    assert plain.count("fisher") >= 3
+    np.testing.assert_allclose(fast.coef, exact.coef, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(fast.deviance, exact.deviance, rtol=1e-13)
+    # The information of float32 data is a float32 product in both fits (about 1e-7 apart).
+    np.testing.assert_allclose(fast.factor.inverse(), exact.factor.inverse(), rtol=1e-5,
+                               atol=1e-7 * np.diag(exact.factor.inverse()).max())  # fmt: skip
 
 
 def test_chord_steps_take_one_gram_and_report_the_float64_fit(monkeypatch):
@@ -482,9 +501,9 @@ def test_wide_fits_of_every_family_reach_the_optimum(monkeypatch, family, link):
         y = rng.poisson(np.exp(0.5 * eta)).astype(float)
     sample_weight = rng.uniform(0.5, 2.0, n)
     fits = {}
-    monkeypatch.setattr("skglm_fisher.glm._design.SINGLE_PRECISION_MIN_WORK", 0)
+    monkeypatch.setattr("skglm_fisher.glm._design.WIDE_MIN_WORK", 0)
     for columns in (100, 10**9):  # the wide steps, and plain Fisher scoring in float64
-        monkeypatch.setattr("skglm_fisher.glm._design.SINGLE_PRECISION_MIN_COLUMNS", columns)
+        monkeypatch.setattr("skglm_fisher.glm._design.WIDE_MIN_COLUMNS", columns)
         model = FisherScoringGLM(family=family, link=link, alpha=1e-3, tol=1e-10)
         fits[columns] = model.fit(X, y, sample_weight=sample_weight)
     wide, plain = fits[100], fits[10**9]

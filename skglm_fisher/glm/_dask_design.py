@@ -17,7 +17,7 @@ from operator import add
 import numpy as np
 import scipy.sparse as sp
 
-from skglm_fisher.glm._design import LocalDesign, single_precision_pays
+from skglm_fisher.glm._design import LocalDesign, single_precision_pays, wide_steps_pay
 
 __all__ = ["DaskDesign"]
 
@@ -84,11 +84,20 @@ class DaskDesign:
         self._sums = None
 
     @property
+    def _dense_chunks(self) -> bool:
+        return not sp.issparse(getattr(self.X, "_meta", None))
+
+    @property
+    def wide_steps_pay(self) -> bool:
+        """As for a local design (:func:`~skglm_fisher.glm._design.wide_steps_pay`), judged by
+        the chunks' type."""
+        return wide_steps_pay(self._dense_chunks, self.n_samples, self.n_features)
+
+    @property
     def single_precision_gram_pays(self) -> bool:
-        """As for a local design (:func:`~skglm_fisher.glm._design.single_precision_pays`),
-        judged by the chunks' type."""
-        dense = not sp.issparse(getattr(self.X, "_meta", None))
-        return single_precision_pays(dense, self.dtype, self.n_samples, self.n_features)
+        """As for a local design (:func:`~skglm_fisher.glm._design.single_precision_pays`)."""
+        return single_precision_pays(self._dense_chunks, self.dtype, self.n_samples,
+                                     self.n_features)  # fmt: skip
 
     @property
     def blocks(self):

@@ -55,16 +55,18 @@ MAX_BLOCK_ROWS = 1 << 16
 PARALLEL_MIN_ELEMENTS = 1 << 21
 #: ...unless its Gram (``elements × columns`` multiply-adds) reaches this much work.
 PARALLEL_MIN_GRAM_WORK = 1 << 27
-#: Dense float64 designs with at least this many columns may take the Gram of a Fisher scoring
-#: *step* in float32 (the solver decides, see ``IRLSSolver``): its product is then about
-#: 0.57-0.71 of the float64 time at 20,000 × 1,500 to 200,000 × 200 (measured on two cores),
-#: while below ~100 columns the pass is bound by memory, not by the product.
-SINGLE_PRECISION_MIN_COLUMNS = 100
-#: ...and a Gram of at least this many multiply-adds (rows × columns²). The same designs take
-#: quasi-Newton chord steps. Below it a fit takes tens of milliseconds either way (Poisson,
-#: measured from 600 × 100 to 10,000 × 150: within 10-30% of each other, in both directions);
-#: from 50,000 × 100 and 20,000 × 200 on, the wide steps were 12-48% faster.
-SINGLE_PRECISION_MIN_WORK = 1 << 28
+#: Dense designs with at least this many columns take the wide steps of ``IRLSSolver``: most
+#: steps are quasi-Newton chord steps (passes without a Gram), and for float64 data the Gram of
+#: a step is multiplied in float32 (about 0.57-0.71 of the float64 time at 20,000 × 1,500 to
+#: 200,000 × 200, measured on two cores). Below ~100 columns a pass is bound by memory, not by
+#: the product.
+WIDE_MIN_COLUMNS = 100
+#: ...and a Gram of at least this many multiply-adds (rows × columns²). Below it a fit takes
+#: tens of milliseconds either way (Poisson, measured from 600 × 100 to 10,000 × 150: within
+#: 10-30% of each other, in both directions); from 50,000 × 100 and 20,000 × 200 on, the wide
+#: steps were 12-48% faster for float64 data; on float32 data, 1.7 times faster than Fisher
+#: scoring at 20,000 × 1,500 and 1.2-1.8 times at 100,000 × 500.
+WIDE_MIN_WORK = 1 << 28
 
 
 def is_dask_array(X) -> bool:
@@ -79,14 +81,18 @@ def _cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def wide_steps_pay(dense: bool, n_samples: int, n_features: int) -> bool:
+    """Whether a design's information costs far more than its score: dense rows of
+    :data:`WIDE_MIN_COLUMNS` columns or more, with a Gram of at least :data:`WIDE_MIN_WORK`
+    multiply-adds (sparse and one-hot Grams are not a dense product)."""
+    wide = n_features >= WIDE_MIN_COLUMNS
+    return dense and wide and n_samples * n_features**2 >= WIDE_MIN_WORK
+
+
 def single_precision_pays(dense: bool, dtype, n_samples: int, n_features: int) -> bool:
-    """Whether a design's step Grams may be multiplied in float32: dense float64 rows of
-    :data:`SINGLE_PRECISION_MIN_COLUMNS` columns or more, with a Gram of at least
-    :data:`SINGLE_PRECISION_MIN_WORK` multiply-adds (float32 data multiply in float32 anyway;
-    sparse and one-hot Grams are not a dense product)."""
-    wide = n_features >= SINGLE_PRECISION_MIN_COLUMNS
-    large = n_samples * n_features**2 >= SINGLE_PRECISION_MIN_WORK
-    return dense and dtype == np.float64 and wide and large
+    """Whether a design's step Grams may be multiplied in float32: a wide design
+    (:func:`wide_steps_pay`) of float64 data (float32 data multiply in float32 anyway)."""
+    return dtype == np.float64 and wide_steps_pay(dense, n_samples, n_features)
 
 
 class _Block:
@@ -268,10 +274,18 @@ class LocalDesign:
         return workspace
 
     @property
+    def _dense(self) -> bool:
+        return self.structure is None and not sp.issparse(self.X)
+
+    @property
+    def wide_steps_pay(self) -> bool:
+        """Whether the solver should take chord steps (see :func:`wide_steps_pay`)."""
+        return wide_steps_pay(self._dense, self.n_samples, self.n_features)
+
+    @property
     def single_precision_gram_pays(self) -> bool:
         """Whether a float32 Gram would be markedly faster (see :func:`single_precision_pays`)."""
-        dense = self.structure is None and not sp.issparse(self.X)
-        return single_precision_pays(dense, self.X.dtype, self.n_samples, self.n_features)
+        return single_precision_pays(self._dense, self.X.dtype, self.n_samples, self.n_features)
 
     def with_rows(self, y=None, offset=None, sample_weight=None):
         """A view of the same ``X`` (and its one-hot structure) with other per-row vectors."""

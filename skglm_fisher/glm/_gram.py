@@ -87,7 +87,7 @@ def dense_block_gram(X, weights, *, intercept=False, score=None, workspace=None,
     precision : {None, numpy.float32}, optional
         The precision of ``B`` and ``BᵀB`` (that of ``X`` by default): float32 rows of float64
         data give a Gram with about six correct digits in about 0.6 of the time (see
-        :data:`~skglm_fisher.glm._design.SINGLE_PRECISION_MIN_COLUMNS`). The border and
+        :data:`~skglm_fisher.glm._design.WIDE_MIN_COLUMNS`). The border and
         ``Xᵀ score`` are taken from ``X`` as it is.
 
     Returns

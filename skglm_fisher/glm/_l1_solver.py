@@ -117,7 +117,7 @@ class L1IRLSSolver(IRLSSolver):
     """
 
     _solves_l1 = True
-    _single_precision_steps = False  # working-set Grams, and the statistics need float64
+    _wide_steps = False  # working-set Grams, and the statistics need float64
 
     def __init__(self, problem, working=None):
         if problem.l1 is None:

@@ -316,7 +316,7 @@ class MultinomialSolver(IRLSSolver):
     """
 
     problem: MultinomialProblem
-    _single_precision_steps = False  # its passes build their own Grams
+    _wide_steps = False  # its passes build their own Grams
 
     def __init__(self, problem: MultinomialProblem):
         super().__init__(problem)

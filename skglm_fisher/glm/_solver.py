@@ -23,7 +23,7 @@ the next full step predicts) falls below ``tol · (2F + 0.1)``, the scaled form 
 ``|Δdev| / (dev + 0.1) < epsilon``.
 
 Where the information costs many times a pass that computes the score alone (wide dense
-designs, :data:`~skglm_fisher.glm._design.SINGLE_PRECISION_MIN_COLUMNS`, and the multinomial
+designs, :data:`~skglm_fisher.glm._design.WIDE_MIN_COLUMNS`, and the multinomial
 logit), a step may reuse the information of an earlier point (a chord step): a step needs the
 information only roughly, since the score fixes the solution. The earlier information is
 corrected by the score differences of the steps taken since (limited-memory BFGS pairs,
@@ -127,16 +127,17 @@ class IRLSSolver:
             )
         self.problem = problem
         self.state: IRLSState | None = None
-        # Wide dense designs take the Gram of each step in float32 while the information is
-        # well conditioned; the statistics always recompute it in float64.
-        self._single_precision = (
-            self._single_precision_steps
+        # Wide dense designs take chord steps (their information costs far more than the
+        # score), and for float64 data the Gram of a step in float32 while the information is
+        # well conditioned; the statistics always recompute the information in float64.
+        wide = (
+            self._wide_steps
             and problem.solver == "cholesky"
             and not problem.constant_information
-            and getattr(problem.design, "single_precision_gram_pays", False)
+            and getattr(problem.design, "wide_steps_pay", False)
         )
-        # The same designs take chord steps: their information costs far more than the score.
-        self._chord = ChordSteps(enabled=self._single_precision)
+        self._single_precision = wide and problem.design.single_precision_gram_pays
+        self._chord = ChordSteps(enabled=wide)
         self._constant_gram = None
         self._constant_factor = None
         self._null: InterceptOnly | None = None
@@ -144,8 +145,9 @@ class IRLSSolver:
 
     # -- named steps ----------------------------------------------------------------------
     _solves_l1 = False
-    #: Whether steps may use float32 Grams (subclasses whose passes differ opt out).
-    _single_precision_steps = True
+    #: Whether steps may be chord steps and use float32 Grams (subclasses whose passes differ
+    #: opt out).
+    _wide_steps = True
 
     def setup(self, coef0=None, exclusive=False):
         """Set ``state`` at the start and evaluate the objective, gradient and information there.
