@@ -113,15 +113,15 @@ def peak_memory(fit):
 
 
 def interleaved(fits, repeat):
-    """``{name: (best seconds, last model)}``; repeats run every fit in turn so that a slow
-    spell of the machine hits every estimator alike."""
+    """``{name: (best seconds, spread, last result)}`` (spread: slowest over fastest); repeats
+    run every fit in turn so that a slow spell of the machine hits every estimator alike."""
     times = {name: [] for name in fits}
-    models = {}
+    results = {}
     for _ in range(repeat):
         for name, fit in fits.items():
-            models[name], seconds = timed(fit)
+            results[name], seconds = timed(fit)
             times[name].append(seconds)
-    return {name: (min(times[name]), models[name]) for name in fits}
+    return {name: (min(t), max(t) / min(t), results[name]) for name, t in times.items()}
 
 
 def best_time(fn, repeat):
@@ -170,8 +170,8 @@ def run_wide_case(case, repeat):
     fits = {"ours": lambda: ours.fit(X, y), "sklearn": lambda: sk.fit(X, y),
             "glum": lambda: gl.fit(X, y)}  # fmt: skip
     best = interleaved(fits, repeat)
-    runs = {name: (seconds, model, objective(model)) for name, (seconds, model) in best.items()}
-    model = best["ours"][1]
+    runs = {name: (seconds, model, objective(model)) for name, (seconds, _, model) in best.items()}
+    model = best["ours"][2]
     coef = np.concatenate([[model.intercept_], model.coef_])
     timings = pass_and_gram_times(X, y, coef, max(repeat, 3))
     memory = {"ours": peak_memory(lambda: ours.fit(X, y))}
@@ -223,7 +223,7 @@ def run_case(case, n, repeat):
     fits["glum"] = (lambda: gl.fit(X, y, offset=offset), linear_eta)
     best = interleaved({name: fit for name, (fit, _) in fits.items()}, repeat)
     runs = {
-        name: (best[name][0], best[name][1], deviance_of(eta_of(best[name][1])))
+        name: (best[name][0], best[name][2], deviance_of(eta_of(best[name][2])))
         for name, (_, eta_of) in fits.items()
     }
     solvers = [("ours", "cholesky")] + ([("ours observed", "observed")] if case == "gamma" else [])

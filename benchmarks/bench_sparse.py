@@ -29,11 +29,10 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import gc
-import time
 import warnings
 
 import numpy as np
+from bench_glm import interleaved  # the script next to this one
 
 from skglm_fisher import FisherScoringGLM, glm
 
@@ -59,24 +58,6 @@ def objective(family, X, y, coef, intercept, alpha, l1_ratio, offset=None):
     return deviance / (2 * len(y)) + alpha * penalty
 
 
-def timed(fit):
-    gc.collect()
-    start = time.perf_counter()
-    result = fit()
-    return result, time.perf_counter() - start
-
-
-def alternate(fits, repeat):
-    """Run the fits in turn ``repeat`` times; ``{name: (best seconds, spread, last result)}``."""
-    times = {name: [] for name in fits}
-    results = {}
-    for _ in range(repeat):
-        for name, fit in fits.items():
-            results[name], seconds = timed(fit)
-            times[name].append(seconds)
-    return {name: (min(t), max(t) / min(t), results[name]) for name, t in times.items()}
-
-
 def single_case(family, l1_ratio, X, y, repeat, offset=None, alpha=ALPHA):
     import glum
 
@@ -90,7 +71,7 @@ def single_case(family, l1_ratio, X, y, repeat, offset=None, alpha=ALPHA):
             family=glum_family, alpha=alpha, l1_ratio=l1_ratio
         ).fit(X, y, offset=offset),
     }
-    runs = alternate(fits, repeat)
+    runs = interleaved(fits, repeat)
     values = {
         name: objective(family, X, y, model.coef_, model.intercept_, alpha, l1_ratio, offset)
         for name, (_, _, model) in runs.items()
@@ -112,7 +93,7 @@ def path_case(X, y, repeat, n_alphas=50, min_alpha_ratio=1e-3):
             min_alpha_ratio=min_alpha_ratio,
         ).fit(X, y),  # fmt: skip
     }
-    runs = alternate(fits, repeat)
+    runs = interleaved(fits, repeat)
     path, model = runs["ours"][2], runs["glum"][2]
     differences = []
     for k, alpha in enumerate(path.alphas):

@@ -12,7 +12,7 @@ first pass.
 from __future__ import annotations
 
 from functools import reduce
-from operator import add
+from operator import iadd
 
 import numpy as np
 import scipy.sparse as sp
@@ -139,4 +139,4 @@ class DaskDesign:
             dask.delayed(_block_apply, pure=False)(fn, xb, yb, ob, wb, args)
             for xb, yb, ob, wb in zip(X, ys, offsets, weights, strict=True)
         ]
-        return reduce(add, dask.compute(*tasks))
+        return reduce(iadd, dask.compute(*tasks))  # fresh results: summed in place

@@ -35,7 +35,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import reduce
-from operator import add
+from operator import iadd
 
 import numpy as np
 import scipy.sparse as sp
@@ -124,7 +124,7 @@ class _Block:
 
     @property
     def _dense(self) -> bool:
-        return self.design.structure is None and not sp.issparse(self.X)
+        return self.design._dense
 
     def matvec(self, coef):
         """``X_block @ coef`` in float64."""
@@ -346,7 +346,8 @@ class LocalDesign:
         groups = [list(g) for g in np.array_split(np.arange(len(bounds)), threads)]
         with single_threaded_blas(), ThreadPoolExecutor(threads) as pool:
             futures = [pool.submit(self._run, fn, [bounds[i] for i in g], args) for g in groups]
-            return reduce(add, [f.result() for f in futures])
+            # Each thread's total is its own: add the others into the first in place.
+            return reduce(iadd, [f.result() for f in futures])
 
 
 def make_design(X, y=None, offset=None, sample_weight=None, *, n_threads=None):

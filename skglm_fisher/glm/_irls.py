@@ -8,7 +8,7 @@ changes between iterations, :class:`IRLSResult` everything a fitted model report
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -112,7 +112,6 @@ class IRLSState:
     converged: bool = False
     line_search_failed: bool = False
     boundary_stop: bool = False
-    history: list = field(default_factory=list)
     # L1 fits (:mod:`skglm_fisher.glm._l1_solver`): the score ``Xᵀ r`` of every coefficient, the
     # coefficients whose rows and columns ``gram`` holds, the zero coefficients outside them that
     # violate their optimality condition, and the largest scaled violation inside them.

@@ -17,7 +17,6 @@ intercept *first* when there is one. The per-row quantities come from
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,8 +36,8 @@ __all__ = [
 
 @dataclass
 class PassSums:
-    """Sums over rows of one pass; ``+`` adds two blocks' sums, ``+=`` into the left one's
-    arrays (None means not computed)."""
+    """Sums over rows of one pass; ``+=`` adds another block's sums into this one's arrays
+    (None means not computed)."""
 
     deviance: float = 0.0
     n_invalid: int = 0
@@ -51,11 +50,6 @@ class PassSums:
     n_boundary: int = 0
     n_positive: int = 0
     meat: object | None = None
-
-    def __add__(self, other: PassSums) -> PassSums:
-        total = copy.deepcopy(self)
-        total += other
-        return total
 
     def __iadd__(self, other: PassSums) -> PassSums:
         """Add ``other`` into this sum, updating its arrays in place (a pass over wide blocks
@@ -232,16 +226,19 @@ def statistics_pass(block, y, offset, sample_weight, coef, spec: StatisticsSpec)
         out.log_likelihood = terms.log_likelihood(spec.log_likelihood_dispersion)
     if spec.boundary:
         out.n_boundary, out.n_positive = terms.boundary_counts()
-    if spec.meat or spec.score:
-        score = terms.score
+    score = terms.score if spec.meat or spec.score else None
     if spec.meat:
         out.meat = block.gram(score * score, intercept)
-    if spec.score:
-        gradient = block.rmatvec(score)
-        out.gradient = np.concatenate([[score.sum()], gradient]) if intercept else gradient
-    if spec.information == "fisher":
+    gradient = None
+    if spec.information == "fisher" and spec.score:
+        gradient, out.gram = block.score_and_gram(score, terms.fisher, intercept)
+    elif spec.information == "fisher":
         out.gram = block.gram(terms.fisher, intercept)
-    elif spec.information == "qr":
+    elif spec.score:
+        gradient = block.rmatvec(score)
+    if gradient is not None:
+        out.gradient = np.concatenate([[score.sum()], gradient]) if intercept else gradient
+    if spec.information == "qr":
         out.rfactor = block_rfactor(block, terms.fisher, terms.working_residual, intercept)
     return out
 

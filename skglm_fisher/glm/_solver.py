@@ -299,7 +299,6 @@ class IRLSSolver:
                     self.update_information(sums)
                     st.gram_stale = chord and full
                     self._remember_pair(*previous)
-                    st.history.append(t)
                     return True
             t *= 0.5
         st.line_search_failed = True
